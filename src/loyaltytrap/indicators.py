@@ -1,0 +1,145 @@
+"""Daily indicators: pure functions of the state, kept apart from the dynamics.
+
+Each :class:`Indicator` names what it measures, its unit, its extra dimension (none, level or
+domain) and the function that reads it off a :class:`~loyaltytrap.engine.State`. The engine
+calls every indicator after every day; the results become the run's dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .engine import Params, State
+from .mechanisms.hierarchy import SERVING, level_mean
+from .mechanisms.signoff import levels_climbed_mean
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One daily measurement of every member."""
+
+    name: str
+    unit: str
+    mechanism: str
+    description: str
+    fn: Callable[[State, Params], np.ndarray]
+    extra_dim: str | None = None  # "level" or "domain"
+    headline: bool = False
+    summary: str = "final"  # how a run sums up: value on the last day, or mean over days
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.where(b > 1e-12, a / np.maximum(b, 1e-12), np.nan)
+
+
+def _gap_share(s: State, _: Params) -> np.ndarray:
+    # below one unresolved problem the share is not meaningful: measure against at least 1
+    t = s.reports.unresolved.sum(axis=1)
+    return (t - s.reports.known.sum(axis=1)) / np.maximum(t, 1.0)
+
+
+def _report_delay(s: State, _: Params) -> np.ndarray:
+    r = s.reports
+    n = r.to_top + r.surfaced.sum(axis=1)
+    return _ratio(r.to_top_age + r.surfaced_age.sum(axis=1), n)
+
+
+def _surfaced_delay(s: State, _: Params) -> np.ndarray:
+    return _ratio(s.reports.surfaced_age.sum(axis=1), s.reports.surfaced.sum(axis=1))
+
+
+def _serving(s: State) -> np.ndarray:
+    return s.officers.status == SERVING
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator("true_problems", "problems", "M2", "unresolved problems by domain (the truth)",
+              lambda s, p: s.reports.unresolved, "domain"),
+    Indicator("perceived_problems", "problems", "M2",
+              "unresolved problems the leader knows of, by domain", lambda s, p: s.reports.known,
+              "domain"),
+    Indicator("true_total", "problems", "M2", "all unresolved problems",
+              lambda s, p: s.reports.unresolved.sum(axis=1), headline=True),
+    Indicator("perceived_total", "problems", "M2", "unresolved problems the leader knows of",
+              lambda s, p: s.reports.known.sum(axis=1), headline=True),
+    Indicator("gap_share", "share", "M2", "share of unresolved problems the leader does not "
+              "know of", _gap_share, headline=True),
+    Indicator("hidden_problems", "problems", "M2", "news buried somewhere in the chain",
+              lambda s, p: s.reports.hidden.sum(axis=(1, 2))),
+    Indicator("suppressed_share", "share", "M2", "share of the news reaching a level that "
+              "was buried there today", lambda s, p: _ratio(s.reports.scrubbed,
+                                                            s.reports.received), "level"),
+    Indicator("reaching_top_share", "share", "M2", "cumulative share of new problems relayed "
+              "to the leader by the chain (not counting what surfaced)",
+              lambda s, p: _ratio(s.reports.relayed_total, s.reports.arisen_total),
+              headline=True),
+    Indicator("report_delay_days", "days", "M2", "mean age of the news reaching the leader "
+              "today (relayed or surfaced)", _report_delay, headline=True, summary="mean"),
+    Indicator("surfaced_delay_days", "days", "M2", "mean age of the news that surfaced today",
+              _surfaced_delay),
+    Indicator("surfaced", "problems", "M2", "buried news that became visible today",
+              lambda s, p: s.reports.surfaced.sum(axis=1)),
+    Indicator("surprise", "0/1", "M11", "the leader was surprised today",
+              lambda s, p: s.leader.surprise.astype(float)),
+    Indicator("surprises_total", "count", "M11", "surprises so far",
+              lambda s, p: s.leader.surprises_total, headline=True),
+    Indicator("response", "code", "M11", "response to today's surprise (-1 none, 0 scapegoat, "
+              "1 fix, 2 ignore)", lambda s, p: s.leader.response.astype(float)),
+    Indicator("fear_mean", "share", "M3", "mean fear of the officer corps",
+              lambda s, p: s.officers.fear.mean(axis=1), headline=True),
+    Indicator("fear_by_level", "share", "M3", "mean fear per level",
+              lambda s, p: level_mean(s.officers.fear, p.tree), "level"),
+    Indicator("purges_candour", "count", "M3", "officers purged today for candour",
+              lambda s, p: s.purges.today[:, 0]),
+    Indicator("purges_scapegoat", "count", "M3", "officers purged today as scapegoats",
+              lambda s, p: s.purges.today[:, 1]),
+    Indicator("purges_liability", "count", "M3", "officers purged today as political "
+              "liabilities", lambda s, p: s.purges.today[:, 2]),
+    Indicator("purged_total", "count", "M3", "officers purged so far",
+              lambda s, p: s.purges.total.sum(axis=1), headline=True),
+    Indicator("jailed_total", "count", "M3", "purged officers jailed so far",
+              lambda s, p: s.purges.fates[:, 0]),
+    Indicator("disappeared_total", "count", "M3", "purged officers disappeared so far",
+              lambda s, p: s.purges.fates[:, 1]),
+    Indicator("removed_total", "count", "M3", "purged officers removed so far",
+              lambda s, p: s.purges.fates[:, 2]),
+    Indicator("top_purged_total", "count", "M3", "purges so far at levels 0-2 (the generals)",
+              lambda s, p: s.purges.by_level[:, :3].sum(axis=1), headline=True),
+    Indicator("vacant_posts", "count", "M3", "posts held by an acting deputy",
+              lambda s, p: (~_serving(s)).sum(axis=1).astype(float)),
+    Indicator("competence_mean", "share", "M3", "mean competence of the officer corps",
+              lambda s, p: s.officers.competence.mean(axis=1), headline=True),
+    Indicator("loyalty_mean", "share", "M3", "mean loyalty of the officer corps",
+              lambda s, p: s.officers.loyalty.mean(axis=1)),
+    Indicator("candour_mean", "share", "M3", "mean candour of the officer corps",
+              lambda s, p: s.officers.candour.mean(axis=1)),
+    Indicator("decision_latency_days", "days", "M4", "mean age of the requests decided today",
+              lambda s, p: _ratio(s.decisions.owned_age, s.decisions.owned.sum(axis=1)),
+              headline=True, summary="mean"),
+    Indicator("levels_climbed", "levels", "M4", "mean levels today's decisions climbed",
+              lambda s, p: levels_climbed_mean(s.decisions, p.tree), headline=True, summary="mean"),
+    Indicator("decided_by_level", "count", "M4", "requests decided at each level today",
+              lambda s, p: s.decisions.owned, "level"),
+    Indicator("decision_backlog", "requests", "M4", "requests waiting for a decision",
+              lambda s, p: s.decisions.queue.sum(axis=1), headline=True),
+    Indicator("top_backlog", "requests", "M4", "requests waiting at levels 0-1",
+              lambda s, p: s.decisions.queue[:, : sum(p.tree.level_sizes[:2])].sum(axis=1)),
+    Indicator("escalated", "requests", "M4", "requests passed up today",
+              lambda s, p: s.decisions.escalated),
+    Indicator("fixed", "problems", "M4", "problems fixed today through the chain",
+              lambda s, p: s.decisions.fixed),
+    Indicator("written_off", "problems", "M4", "requests overtaken by events today (losses)",
+              lambda s, p: s.decisions.expired),
+    Indicator("written_off_total", "problems", "M4", "problems ended as losses so far",
+              lambda s, p: s.decisions.expired_total, headline=True),
+    Indicator("reruns", "count", "M4", "failed manoeuvres rerun today",
+              lambda s, p: s.decisions.reruns),
+    Indicator("reruns_total", "count", "M4", "failed manoeuvres rerun so far",
+              lambda s, p: s.decisions.reruns_total, headline=True),
+)
+
+BY_NAME: dict[str, Indicator] = {i.name: i for i in INDICATORS}
+HEADLINE: tuple[str, ...] = tuple(i.name for i in INDICATORS if i.headline)

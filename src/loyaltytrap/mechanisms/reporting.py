@@ -1,0 +1,258 @@
+"""M2 upward reporting and sanitization.
+
+Every officer sends one situation report (sitrep) upward each day. If it holds bad news (new
+problems of its own unit or news relayed from below), the officer either forwards all of it or
+sanitizes the sitrep, burying the news at its own level. The chance of sanitizing rises with
+fear and falls with candour:
+
+    p_scrub_i = min(1, scrub_sensitivity * fear_i * (1 - candour_i))        (behavioural mode)
+    p_scrub_i = 1 - fixed_pass_through                                      (fixed mode)
+
+so that with a fixed pass-through share q per level the expected share of news reaching the
+leader from the units across L levels is q**L (Williamson 1967, hierarchical control loss).
+
+Buried news does not go away. Each command's hidden stock worsens (its severity grows by
+``severity_growth`` per day) and once it passes ``visibility_threshold`` it can no longer be
+hidden: the whole stock surfaces to the leader at once ("when the smoke is visible"). Those
+jumps of the leader's picture are what M11 calls surprises.
+
+Each hop up the chain takes ``hop_delay_days`` (0: the whole chain relays the same day).
+The leader's *perceived* problem load per domain is kept beside the *true* one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..params import Common, col, option, param
+from .hierarchy import Tree
+from .world import K
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportingParams(Common):
+    """Parameters of M2."""
+
+    mode: str = option(("behavioural", "fixed"), "behavioural",
+                       doc="behavioural: scrub by fear and candour; fixed: same pass-through "
+                           "share for every officer (the Williamson special case)")
+    scrub_sensitivity: np.ndarray = param("per unit of fear", 0, 10,
+                                          doc="scales p_scrub = s * fear * (1 - candour)")
+    fixed_pass_through: np.ndarray = param("share (0-1)", 0, 1,
+                                           doc="pass-through share per level in fixed mode")
+    hop_delay_days: int = param("days", 0, 7, integer=True, structural=True,
+                                doc="days a sitrep takes to climb one level")
+    visibility_threshold: np.ndarray = param("severity units", 0.1, 1e9,
+                                             doc="hidden severity at one command that can no "
+                                                 "longer be hidden")
+    severity_growth: np.ndarray = param("share per day", 0, 0.5,
+                                        doc="daily growth of the severity of buried problems")
+    buried_fix_factor: np.ndarray = param("relative chance", 0, 1,
+                                          doc="how likely a fix lands on a problem whose news "
+                                              "was buried, relative to any other problem")
+
+
+@dataclass(frozen=True)
+class ReportState:
+    """Where every unresolved problem's news is. Counts are problems (float64, may be
+    fractional after proportional removal of resolved problems); ages are sums of days.
+
+    inbox, hidden: ``[E, K, N]``  news held by an officer before its sitrep / buried there
+    inbox_sev, hidden_sev: ``[E, N]`` severity units held / buried per officer
+    inbox_age, hidden_age: ``[E, N]`` day-sums of the news held / buried
+    inflight: ``[D, E, K, N]`` news on its way to officer n, slot ``day % D`` (D = hop delay)
+    inflight_sev, inflight_age: ``[D, E, N]``
+    known: ``[E, K]`` unresolved problems the leader knows of (the perceived picture)
+    unresolved: ``[E, K]`` all unresolved problems (the true picture)
+    received, scrubbed: ``[E, L]`` news reaching / buried at each level today
+    candid: bool ``[E, N]`` the officer forwarded bad news today (exposed to a candour purge)
+    surfaced: ``[E, N]`` news that became visible at each command today
+    to_top, to_top_age: ``[E]`` news relayed to the leader by level 0 today and its day-sum
+    surfaced_age: ``[E, N]`` day-sum of the news that surfaced at each command today
+    arisen_total, relayed_total: ``[E]`` cumulative new problems and news relayed to the top
+    """
+
+    inbox: np.ndarray
+    inbox_sev: np.ndarray
+    inbox_age: np.ndarray
+    inflight: np.ndarray
+    inflight_sev: np.ndarray
+    inflight_age: np.ndarray
+    hidden: np.ndarray
+    hidden_sev: np.ndarray
+    hidden_age: np.ndarray
+    known: np.ndarray
+    unresolved: np.ndarray
+    received: np.ndarray
+    scrubbed: np.ndarray
+    candid: np.ndarray
+    surfaced: np.ndarray
+    to_top: np.ndarray
+    to_top_age: np.ndarray
+    surfaced_age: np.ndarray
+    arisen_total: np.ndarray
+    relayed_total: np.ndarray
+
+
+def init_reports(E: int, tree: Tree, hop_delay: int) -> ReportState:
+    """No news anywhere on day 0."""
+    N, L, D = tree.n, tree.levels, hop_delay
+    z = np.zeros
+    return ReportState(
+        inbox=z((E, K, N)), inbox_sev=z((E, N)), inbox_age=z((E, N)),
+        inflight=z((D, E, K, N)), inflight_sev=z((D, E, N)), inflight_age=z((D, E, N)),
+        hidden=z((E, K, N)), hidden_sev=z((E, N)), hidden_age=z((E, N)),
+        known=z((E, K)), unresolved=z((E, K)),
+        received=z((E, L)), scrubbed=z((E, L)), candid=np.zeros((E, N), bool),
+        surfaced=z((E, N)), to_top=z(E), to_top_age=z(E), surfaced_age=z((E, N)),
+        arisen_total=z(E), relayed_total=z(E),
+    )
+
+
+def scrub_probability(p: ReportingParams, fear: np.ndarray, candour: np.ndarray) -> np.ndarray:
+    """Chance that an officer sanitizes a sitrep holding bad news, ``[E, N]``."""
+    if not p.enabled:
+        return np.zeros_like(fear)
+    if p.mode == "fixed":
+        return np.broadcast_to(1.0 - col(p.fixed_pass_through), fear.shape)
+    return np.clip(col(p.scrub_sensitivity) * fear * (1.0 - candour), 0.0, 1.0)
+
+
+def sanitize_reports(
+    s: ReportState,
+    p: ReportingParams,
+    tree: Tree,
+    day: int,
+    new: np.ndarray,
+    new_sev: np.ndarray,
+    fear: np.ndarray,
+    candour: np.ndarray,
+    u_sitrep: np.ndarray,
+) -> ReportState:
+    """One day of sitreps: new problems enter at the units, every officer forwards or buries
+    what it holds, buried stocks worsen and surface once visible."""
+    D = p.hop_delay_days
+    inbox, inbox_sev, inbox_age = s.inbox.copy(), s.inbox_sev.copy(), s.inbox_age.copy()
+    hidden, hidden_sev = s.hidden.copy(), s.hidden_sev * (1.0 + col(p.severity_growth))
+    # everything already in the system ages one day
+    hidden_age = s.hidden_age + s.hidden.sum(axis=1)
+    inflight, inflight_sev = s.inflight.copy(), s.inflight_sev.copy()
+    inflight_age = s.inflight_age + s.inflight.sum(axis=2)
+    if D > 0:  # news due today reaches its officer
+        slot = day % D
+        inbox += inflight[slot]
+        inbox_sev += inflight_sev[slot]
+        inbox_age += inflight_age[slot]
+        inflight[slot] = 0.0
+        inflight_sev[slot] = 0.0
+        inflight_age[slot] = 0.0
+    units = tree.units
+    inbox[:, :, units] += new
+    inbox_sev[:, units] += new_sev
+    unresolved = s.unresolved + new.sum(axis=2)
+
+    p_scrub = scrub_probability(p, fear, candour)
+    E, L = inbox.shape[0], tree.levels
+    received, scrubbed = np.zeros((E, L)), np.zeros((E, L))
+    candid = np.zeros(fear.shape, dtype=bool)
+    to_top = np.zeros((E, K))
+    to_top_age = np.zeros(E)
+    for lvl in range(L - 1, -1, -1):  # bottom-up, so that with D = 0 news climbs in one day
+        sl = tree.level_slice(lvl)
+        news = inbox[:, :, sl]
+        amount = news.sum(axis=1)
+        has = amount > 1e-12
+        scrub = has & (u_sitrep[:, sl] < p_scrub[:, sl])
+        fwd = has & ~scrub
+        candid[:, sl] = fwd
+        received[:, lvl] = amount.sum(axis=1)
+        scrubbed[:, lvl] = np.where(scrub, amount, 0.0).sum(axis=1)
+        hidden[:, :, sl] += np.where(scrub[:, None, :], news, 0.0)
+        hidden_sev[:, sl] += np.where(scrub, inbox_sev[:, sl], 0.0)
+        hidden_age[:, sl] += np.where(scrub, inbox_age[:, sl], 0.0)
+        f_news = np.where(fwd[:, None, :], news, 0.0)
+        f_sev = np.where(fwd, inbox_sev[:, sl], 0.0)
+        f_age = np.where(fwd, inbox_age[:, sl], 0.0)
+        inbox[:, :, sl] = 0.0
+        inbox_sev[:, sl] = 0.0
+        inbox_age[:, sl] = 0.0
+        if lvl == 0:
+            to_top += f_news.sum(axis=2)
+            to_top_age += f_age.sum(axis=1)
+            continue
+        up = tree.level_slice(lvl - 1)
+        up_news = tree.sum_to_parents(f_news, lvl, axis=2)
+        up_sev = tree.sum_to_parents(f_sev, lvl)
+        up_age = tree.sum_to_parents(f_age, lvl)
+        if D == 0:
+            inbox[:, :, up] += up_news
+            inbox_sev[:, up] += up_sev
+            inbox_age[:, up] += up_age
+        else:
+            slot = day % D
+            inflight[slot, :, :, up] += up_news
+            inflight_sev[slot, :, up] += up_sev
+            inflight_age[slot, :, up] += up_age
+
+    # the smoke is visible: a command's hidden stock above the threshold surfaces entirely
+    visible = hidden_sev >= col(p.visibility_threshold)
+    surfaced = np.where(visible, hidden.sum(axis=1), 0.0)
+    surfaced_k = np.where(visible[:, None, :], hidden, 0.0).sum(axis=2)
+    surfaced_age = np.where(visible, hidden_age, 0.0)
+    hidden = np.where(visible[:, None, :], 0.0, hidden)
+    hidden_sev = np.where(visible, 0.0, hidden_sev)
+    hidden_age = np.where(visible, 0.0, hidden_age)
+
+    return ReportState(
+        inbox=inbox, inbox_sev=inbox_sev, inbox_age=inbox_age,
+        inflight=inflight, inflight_sev=inflight_sev, inflight_age=inflight_age,
+        hidden=hidden, hidden_sev=hidden_sev, hidden_age=hidden_age,
+        known=s.known + to_top + surfaced_k, unresolved=unresolved,
+        received=received, scrubbed=scrubbed, candid=candid, surfaced=surfaced,
+        to_top=to_top.sum(axis=1), to_top_age=to_top_age, surfaced_age=surfaced_age,
+        arisen_total=s.arisen_total + new.sum(axis=(1, 2)),
+        relayed_total=s.relayed_total + to_top.sum(axis=1),
+    )
+
+
+def remove_resolved(
+    s: ReportState, resolved: np.ndarray, buried_fix_factor: np.ndarray | float = 1.0
+) -> ReportState:
+    """Take ``resolved`` problems ``[E, K]`` out of every place their news may be.
+
+    Which problems a fix resolves is not tracked one by one. A problem whose news was buried
+    is ``buried_fix_factor`` times as likely to be the one fixed as any other (buried
+    problems are not addressed); within each group every problem is equally likely, so each
+    compartment of a domain shrinks by a common factor. The leader hears of fixes of problems
+    he knew of, and of no others. Severity and age sums shrink with their counts.
+    """
+    resolved = np.minimum(resolved, s.unresolved)
+    hid = s.hidden.sum(axis=2)  # [E, K]
+    other = s.unresolved - hid
+    f = buried_fix_factor[:, None] if isinstance(buried_fix_factor, np.ndarray) else (
+        buried_fix_factor)
+    x = resolved / np.maximum(other + f * hid, 1e-12)
+    take_o = np.clip(x, 0.0, 1.0)
+    take_h = np.clip((resolved - take_o * other) / np.maximum(hid, 1e-12), 0.0, 1.0)
+    keep_o, keep_h = (1.0 - take_o)[:, :, None], (1.0 - take_h)[:, :, None]
+
+    def node_factor(counts: np.ndarray, shrunk: np.ndarray) -> np.ndarray:
+        tot = counts.sum(axis=-2)
+        return np.where(tot > 1e-12, shrunk.sum(axis=-2) / np.maximum(tot, 1e-12), 1.0)
+
+    inbox, hidden, inflight = s.inbox * keep_o, s.hidden * keep_h, s.inflight * keep_o[None]
+    f_in, f_hid, f_fl = (node_factor(s.inbox, inbox), node_factor(s.hidden, hidden),
+                         node_factor(s.inflight, inflight))
+    removed = take_o * other + take_h * hid
+    return ReportState(
+        inbox=inbox, inbox_sev=s.inbox_sev * f_in, inbox_age=s.inbox_age * f_in,
+        inflight=inflight, inflight_sev=s.inflight_sev * f_fl, inflight_age=s.inflight_age * f_fl,
+        hidden=hidden, hidden_sev=s.hidden_sev * f_hid, hidden_age=s.hidden_age * f_hid,
+        known=s.known * keep_o[:, :, 0],
+        unresolved=s.unresolved - removed,
+        received=s.received, scrubbed=s.scrubbed, candid=s.candid, surfaced=s.surfaced,
+        to_top=s.to_top, to_top_age=s.to_top_age, surfaced_age=s.surfaced_age,
+        arisen_total=s.arisen_total, relayed_total=s.relayed_total,
+    )

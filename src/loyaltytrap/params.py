@@ -1,0 +1,121 @@
+"""Parameter records: declared once per mechanism, filled from a scenario file.
+
+Each mechanism declares a frozen dataclass whose fields are made with :func:`param` (a number
+with a unit and the range the model accepts) or :func:`option` (a named choice). The scenario
+loader validates a file against these declarations; the sampler fills the record with one value
+per ensemble member (an ``[E]`` float array) or, for structural parameters that set array shapes,
+with one Python number shared by every member.
+
+Parameter records are inert data: no validation or computation happens in them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """What the model accepts for one numeric parameter."""
+
+    unit: str
+    lo: float | None = None
+    hi: float | None = None
+    integer: bool = False
+    structural: bool = False  # fixed across members: it sets array shapes or the calendar
+    doc: str = ""
+
+    def allowed(self) -> str:
+        """Human-readable statement of the allowed values."""
+        kind = "an integer" if self.integer else "a number"
+        if self.lo is not None and self.hi is not None:
+            rng = f"between {_fmt(self.lo)} and {_fmt(self.hi)}"
+        elif self.lo is not None:
+            rng = f">= {_fmt(self.lo)}"
+        elif self.hi is not None:
+            rng = f"<= {_fmt(self.hi)}"
+        else:
+            rng = ""
+        fixed = " (fixed, not a distribution: it sets array shapes)" if self.structural else ""
+        return f"{kind} {rng}{fixed}".strip()
+
+    def admits(self, x: float) -> bool:
+        """True when ``x`` lies in the accepted range (and is integral where required)."""
+        if not np.isfinite(x):
+            return False
+        if self.integer and float(x) != int(x):
+            return False
+        if self.lo is not None and x < self.lo:
+            return False
+        return not (self.hi is not None and x > self.hi)
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """A named, non-numeric choice of a mechanism (no provenance: it is a model switch)."""
+
+    choices: tuple[str, ...]
+    default: str
+    doc: str = ""
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def param(
+    unit: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    integer: bool = False,
+    structural: bool = False,
+    doc: str = "",
+) -> Any:
+    """Declare a numeric parameter field (its value always comes from a scenario file)."""
+    spec = ParamSpec(unit, lo, hi, integer, structural, doc)
+    return field(metadata={"spec": spec})
+
+
+def option(choices: tuple[str, ...], default: str, doc: str = "") -> Any:
+    """Declare an option field with a default choice."""
+    return field(default=default, metadata={"option": OptionSpec(choices, default, doc)})
+
+
+def param_specs(record: type) -> dict[str, ParamSpec]:
+    """Numeric parameter declarations of a parameter record class, in declaration order."""
+    return {
+        f.name: f.metadata["spec"]
+        for f in dataclasses.fields(record)
+        if "spec" in f.metadata
+    }
+
+
+def option_specs(record: type) -> dict[str, OptionSpec]:
+    """Option declarations of a parameter record class."""
+    return {
+        f.name: f.metadata["option"]
+        for f in dataclasses.fields(record)
+        if "option" in f.metadata
+    }
+
+
+@dataclass(frozen=True)
+class Common:
+    """Fields every mechanism record carries first."""
+
+    enabled: bool
+
+
+def col(x: np.ndarray | float) -> np.ndarray | float:
+    """A per-member parameter ``[E]`` as a column ``[E, 1]`` for broadcasting over officers."""
+    return x[:, None] if isinstance(x, np.ndarray) else x
+
+
+def replace(record: Any, **changes: Any) -> Any:
+    """A copy of a frozen record with some fields changed."""
+    return dataclasses.replace(record, **changes)

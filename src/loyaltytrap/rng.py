@@ -1,0 +1,102 @@
+"""Random streams from a seed tree keyed by (root seed, member, mechanism).
+
+Every ensemble member owns one ``numpy.random.Generator`` per mechanism, seeded with
+``SeedSequence([root_seed, member, stream])`` (NumPy's guide to parallel random number
+generation; a list entropy, never ``seed + id``). A member's draws therefore depend only on its
+own index and state, never on how many members share a batch or which worker runs it.
+
+Mechanisms consume uniforms in fixed-shape daily blocks (:meth:`Streams.uniform`), so the
+number of draws a member takes does not depend on its state; rarer draws whose count does
+depend on state (the attributes of a replacement officer) come from :meth:`Streams.sparse`,
+still from that member's own generator.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Stable stream ids: appending a mechanism must not reshuffle the streams of the others.
+STREAM_IDS: dict[str, int] = {
+    "sampling": 0,
+    "hierarchy": 1,
+    "reporting": 2,
+    "purges": 3,
+    "signoff": 4,
+    "money": 5,
+    "industry": 6,
+    "strikes": 7,
+    "front": 8,
+    "elites": 9,
+    "allies": 10,
+    "leader": 11,
+    "stability": 12,
+    "world": 13,
+}
+
+BLOCK_DAYS = 16  # days of uniforms drawn per generator call (amortises Python overhead)
+
+
+def stream_key(name: str) -> list[int]:
+    """Seed-tree key words of a stream name ``"mechanism"`` or ``"mechanism:tag"``.
+
+    The tag is hashed with FNV-1a (stable across processes; Python's ``hash`` is salted).
+    """
+    base, _, tag = name.partition(":")
+    h = 2166136261
+    for ch in tag.encode():
+        h = ((h ^ ch) * 16777619) & 0xFFFFFFFF
+    return [STREAM_IDS[base], h]
+
+
+def member_generator(root_seed: int, member: int, stream: str) -> np.random.Generator:
+    """The generator of one member for one stream."""
+    key = [int(root_seed), int(member), *stream_key(stream)]
+    return np.random.default_rng(np.random.SeedSequence(key))
+
+
+class Streams:
+    """All random streams of a batch of members (global member ids ``members``)."""
+
+    def __init__(self, root_seed: int, members: np.ndarray) -> None:
+        self.root_seed = int(root_seed)
+        self.members = np.asarray(members, dtype=np.int64)
+        self._gens: dict[str, list[np.random.Generator]] = {}
+        self._blocks: dict[tuple[str, str], tuple[int, np.ndarray]] = {}
+
+    def generators(self, stream: str) -> list[np.random.Generator]:
+        """One generator per member for ``stream`` (created on first use)."""
+        gens = self._gens.get(stream)
+        if gens is None:
+            gens = [member_generator(self.root_seed, int(m), stream) for m in self.members]
+            self._gens[stream] = gens
+        return gens
+
+    def uniform(self, stream: str, tag: str, day: int, size: int) -> np.ndarray:
+        """Uniforms in [0, 1) of shape ``[E, size]`` for ``day`` (float32).
+
+        Each (stream, tag) must be asked for every day with the same ``size``; blocks of
+        ``BLOCK_DAYS`` days are drawn per member at once.
+        """
+        key = (stream, tag)
+        start = day - day % BLOCK_DAYS
+        cached = self._blocks.get(key)
+        if cached is None or cached[0] != start:
+            gens = self.generators(stream + ":" + tag)
+            block = np.empty((len(gens), BLOCK_DAYS, size), dtype=np.float32)
+            for i, g in enumerate(gens):
+                g.random((BLOCK_DAYS, size), dtype=np.float32, out=block[i])
+            cached = (start, block)
+            self._blocks[key] = cached
+        return cached[1][:, day - start, :]
+
+    def sparse(self, stream: str, member_rows: np.ndarray, size: int) -> np.ndarray:
+        """``size`` uniforms (float64) for each listed batch row, from that member's generator.
+
+        Rows must be listed in increasing order of the event they serve, so that the order in
+        which a member consumes its stream is fixed by its own state alone.
+        """
+        gens = self.generators(stream + ":sparse")
+        out = np.empty((len(member_rows), size))
+        for i, row in enumerate(member_rows):
+            out[i] = gens[int(row)].random(size)
+        return out

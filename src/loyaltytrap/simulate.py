@@ -1,0 +1,163 @@
+"""Running a scenario: draw parameters, run members in batches, collect a labelled result.
+
+``simulate`` is the Python entry point the CLI calls. Members run in batches (``batch``
+members at a time) so that memory stays bounded; because every random stream is keyed by the
+member's global index, a member's trajectory does not depend on the batch size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .engine import Params, State, run_batch
+from .indicators import BY_NAME, HEADLINE, INDICATORS
+from .mechanisms.world import DOMAINS
+from .rng import Streams
+from .scenario import Scenario, draw_parameters, load_scenario
+
+
+@dataclass
+class RunResult:
+    """What a run returns.
+
+    dataset: daily indicators, dims (member, day[, level | domain])
+    events: the event log (day, member, mechanism, event, officer, level, value, value2,
+        label, details)
+    draws: the parameter values each member drew (member x "section.parameter")
+    """
+
+    scenario: Scenario
+    seed: int
+    dataset: xr.Dataset
+    events: pd.DataFrame
+    draws: pd.DataFrame
+
+    @property
+    def members(self) -> int:
+        """Number of ensemble members."""
+        return int(self.dataset.sizes["member"])
+
+    @property
+    def days(self) -> int:
+        """Number of simulated days."""
+        return int(self.dataset.sizes["day"])
+
+
+class _Recorder:
+    """Collects every indicator after every day into preallocated arrays."""
+
+    def __init__(self, E: int, days: int, levels: int) -> None:
+        self.day = 0
+        self.data: dict[str, np.ndarray] = {}
+        for ind in INDICATORS:
+            extra = {None: (), "level": (levels,), "domain": (len(DOMAINS),)}[ind.extra_dim]
+            self.data[ind.name] = np.full((E, days, *extra), np.nan)
+
+    def __call__(self, state: State, params: Params) -> None:
+        for ind in INDICATORS:
+            self.data[ind.name][:, self.day] = ind.fn(state, params)
+        self.day += 1
+
+
+def run_members(
+    scenario: Scenario,
+    members: np.ndarray,
+    seed: int,
+    days: int,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[xr.Dataset, pd.DataFrame, pd.DataFrame]:
+    """Run the listed global member ids together as one batch."""
+    records, flat = draw_parameters(scenario, members, seed)
+    params = Params.from_records(records)
+    streams = Streams(seed, members)
+    rec = _Recorder(len(members), days, params.tree.levels)
+    _, log = run_batch(params, streams, days, on_day=rec, progress=progress)
+    ds = _dataset(rec.data, members, days, params, scenario)
+    draws = pd.DataFrame({"member": members, **flat})
+    return ds, log.frame(members), draws
+
+
+def _dataset(
+    data: dict[str, np.ndarray], members: np.ndarray, days: int, params: Params,
+    scenario: Scenario,
+) -> xr.Dataset:
+    start = scenario.meta.start_date
+    coords = {
+        "member": members,
+        "day": np.arange(1, days + 1),
+        "date": ("day", pd.to_datetime([start + dt.timedelta(days=int(d))
+                                        for d in range(1, days + 1)])),
+        "level": np.arange(params.tree.levels),
+        "domain": list(DOMAINS),
+    }
+    variables = {}
+    for name, arr in data.items():
+        ind = BY_NAME[name]
+        dims = ("member", "day") + ((ind.extra_dim,) if ind.extra_dim else ())
+        variables[name] = xr.Variable(dims, arr, attrs={
+            "unit": ind.unit, "mechanism": ind.mechanism, "description": ind.description,
+        })
+    return xr.Dataset(variables, coords=coords, attrs={
+        "scenario": scenario.name, "scenario_hash": scenario.content_hash,
+    })
+
+
+def iter_batches(
+    scenario: Scenario,
+    members: int,
+    seed: int,
+    days: int | None = None,
+    batch: int = 256,
+    first_member: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[tuple[xr.Dataset, pd.DataFrame, pd.DataFrame]]:
+    """Run ``members`` members in batches, yielding each batch's results as it finishes."""
+    days = scenario.meta.horizon_days if days is None else days
+    ids = np.arange(first_member, first_member + members)
+    for start in range(0, members, batch):
+        yield run_members(scenario, ids[start:start + batch], seed, days, progress)
+
+
+def simulate(
+    scenario: Scenario | str,
+    members: int = 100,
+    seed: int = 0,
+    days: int | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    batch: int = 256,
+    progress: Callable[[int], None] | None = None,
+) -> RunResult:
+    """Run a scenario (name, path or loaded) for an ensemble and return everything in memory."""
+    sc = load_scenario(scenario, overrides) if isinstance(scenario, str) else (
+        scenario.with_overrides(overrides) if overrides else scenario)
+    parts = list(iter_batches(sc, members, seed, days, batch, progress=progress))
+    ds = xr.concat([p[0] for p in parts], dim="member") if len(parts) > 1 else parts[0][0]
+    events = pd.concat([p[1] for p in parts], ignore_index=True)
+    draws = pd.concat([p[2] for p in parts], ignore_index=True)
+    return RunResult(sc, seed, ds, events, draws)
+
+
+def summarize(ds: xr.Dataset, names: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
+    """p10 / p50 / p90 across members of each headline indicator (last day, or the mean over
+    the run for daily rates)."""
+    rows = []
+    for name in names:
+        ind = BY_NAME[name]
+        da = ds[name]
+        if ind.summary == "mean":
+            per_member = da.mean("day", skipna=True).values
+            how = "mean over days"
+        else:
+            per_member = da.isel(day=-1).values
+            how = "last day"
+        per_member = per_member[np.isfinite(per_member)]
+        q = np.percentile(per_member, [10, 50, 90]) if len(per_member) else [np.nan] * 3
+        rows.append({"indicator": name, "unit": ind.unit, "how": how,
+                     "p10": q[0], "p50": q[1], "p90": q[2]})
+    return pd.DataFrame(rows)

@@ -36,7 +36,7 @@ from .hierarchy import SERVING, Tree
 class SignoffParams(Common):
     """Parameters of M4."""
 
-    capacity_per_day: np.ndarray = param("decisions per officer per day", 0.01, 100,
+    capacity_per_day: np.ndarray = param("decisions per officer per day", 0, 100,
                                          doc="requests an officer can take up in a day")
     vacancy_capacity: np.ndarray = param("share (0-1)", 0, 1,
                                          doc="capacity of an acting deputy in a vacant post")

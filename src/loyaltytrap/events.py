@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-# event kind -> (mechanism id, sentence template over the row's fields)
+# event kind -> (mechanism id, sentence template over the row's fields). Mechanism modules
+# add their own kinds with register_templates() when they are imported.
 TEMPLATES: dict[str, tuple[str, str]] = {
     "surfaced": ("M2", "news buried by officer {officer} (level {level}) surfaced: {value:.0f} "
                        "problems hidden for {value2:.0f} days on average"),
@@ -27,6 +28,14 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "reruns": ("M4", "{value:.0f} failed manoeuvres rerun while waiting {value2:.1f} days on "
                      "average for orders"),
 }
+
+
+
+def register_templates(templates: dict[str, tuple[str, str]]) -> None:
+    """Add event kinds: ``{kind: (mechanism id, template over officer, level, value, value2,
+    label)}``."""
+    TEMPLATES.update(templates)
+
 
 COLUMNS = ["day", "member", "mechanism", "event", "officer", "level", "value", "value2",
            "label", "details"]

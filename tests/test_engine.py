@@ -54,7 +54,7 @@ def test_invariants_hold_every_day(small: Scenario) -> None:
             assert np.all(x >= -1e-9)
         # every unresolved problem's news is somewhere, exactly once
         placed = (r.inbox.sum(axis=(1, 2)) + r.hidden.sum(axis=(1, 2))
-                  + r.inflight.sum(axis=(0, 2, 3)) + r.known.sum(axis=1))
+                  + r.inflight.sum(axis=(1, 2, 3)) + r.known.sum(axis=1))
         np.testing.assert_allclose(placed, r.unresolved.sum(axis=1), rtol=1e-9, atol=1e-6)
         # every unresolved problem has exactly one request waiting for a decision
         np.testing.assert_allclose(d.queue.sum(axis=1), r.unresolved.sum(axis=1),

@@ -8,6 +8,7 @@ nowhere else.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from .mechanisms.reporting import (
     sanitize_reports,
 )
 from .mechanisms.signoff import DecisionState, SignoffParams, init_decisions, settle, sign_off
+from .mechanisms.stability import StabilityParams, StabilityState, assess_stability, init_stability
 from .mechanisms.world import K, Pressure, WorldParams, baseline_pressure, draw_problems
 from .rng import Streams
 
@@ -46,6 +48,7 @@ class Params:
     purges: PurgeParams
     signoff: SignoffParams
     leader: LeaderParams
+    stability: StabilityParams
     tree: Tree
 
     @classmethod
@@ -64,6 +67,7 @@ class State:
     decisions: DecisionState
     purges: PurgeState
     leader: LeaderState
+    stability: StabilityState
     pressure: Pressure
 
     @property
@@ -83,6 +87,8 @@ def init_state(params: Params, streams: Streams) -> State:
         decisions=init_decisions(E, tree),
         purges=init_purges(E, tree),
         leader=init_leader(params.leader, E),
+        stability=init_stability(params.stability, E,
+                                 np.broadcast_to(params.leader.threat, (E,))),
         pressure=baseline_pressure(E),
     )
 
@@ -139,10 +145,53 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
         state.purges, params.purges, tree, o, t, reports.candid, reports.surfaced,
         leader.target, leader.threat, streams.uniform("purges", "draw", t, N), streams,
     )
+    # 6. M12: the loops meet; the regime holds or falls, and the leader's threat follows
+    stability, ev_regime = assess_stability(
+        state.stability, params.stability, t, regime_stress(state, reports, officers),
+        streams.uniform("stability", "collapse", t, 1),
+    )
+    if params.stability.enabled:
+        leader = dataclasses.replace(leader, threat=stability.threat)
 
     events = [*_surfacing_events(reports, tree), *ev_leader, *ev_purge,
-              *_rerun_events(decisions)]
-    return State(t + 1, officers, reports, decisions, purges, leader, pressure), events
+              *_rerun_events(decisions), *ev_regime]
+    new = State(t + 1, officers, reports, decisions, purges, leader, stability, pressure)
+    fallen = state.stability.collapsed
+    if fallen.any():  # a fallen regime's trajectory ends on its collapse day
+        new = freeze_members(fallen, new, state)
+        events = [drop_members(b, fallen) for b in events]
+    return new, events
+
+
+def regime_stress(state: State, reports: ReportState, officers: OfficerState) -> np.ndarray:
+    """Today's stresses ``[E, 5]`` (military, fiscal, elite, information, command) in [0, 1]."""
+    E = state.members
+    stress = np.zeros((E, 5))
+    t = reports.unresolved.sum(axis=1)
+    stress[:, 3] = (t - reports.known.sum(axis=1)) / np.maximum(t, 1.0)
+    stress[:, 4] = officers.fear.mean(axis=1)
+    return stress
+
+
+def freeze_members(mask: np.ndarray, new: Any, old: Any) -> Any:
+    """``new`` with the members in ``mask`` ``[E]`` kept as in ``old`` (every array field,
+    recursively; arrays carry the ensemble axis first). The day counter advances."""
+    if isinstance(new, np.ndarray):
+        m = mask.reshape((-1,) + (1,) * (new.ndim - 1))
+        return np.where(m, old, new)
+    if dataclasses.is_dataclass(new):
+        changes = {f.name: freeze_members(mask, getattr(new, f.name), getattr(old, f.name))
+                   for f in dataclasses.fields(new) if f.name != "day"}
+        return dataclasses.replace(new, **changes)
+    return new
+
+
+def drop_members(batch: EventBatch, mask: np.ndarray) -> EventBatch:
+    """The events of a batch that do not belong to the members in ``mask``."""
+    keep = ~mask[batch.member]
+    return EventBatch(**{f.name: (v[keep] if isinstance(v, np.ndarray) else v)
+                         for f in dataclasses.fields(batch)
+                         for v in [getattr(batch, f.name)]})
 
 
 def _surfacing_events(reports: ReportState, tree: Tree) -> list[EventBatch]:

@@ -14,6 +14,7 @@ import numpy as np
 
 from .engine import Params, State
 from .mechanisms.hierarchy import SERVING, level_mean
+from .mechanisms import stability
 from .mechanisms.signoff import levels_climbed_mean
 
 
@@ -26,9 +27,27 @@ class Indicator:
     mechanism: str
     description: str
     fn: Callable[[State, Params], np.ndarray]
-    extra_dim: str | None = None  # "level" or "domain"
+    extra_dim: str | None = None  # "level", "domain" or a dimension named by ``coords``
     headline: bool = False
     summary: str = "final"  # how a run sums up: value on the last day, or mean over days
+    coords: tuple[str, ...] | None = None  # labels of the extra dimension (not level/domain)
+
+
+def from_mechanism(state_field: str, mechanism: str, defs: list[dict]) -> tuple[Indicator, ...]:
+    """Indicators declared by a mechanism module (``indicators()``: dicts with name, unit,
+    description, fn of the mechanism's own state, and optionally extra_dim, coords, headline,
+    summary), read off ``State.<state_field>``."""
+    out = []
+    for d in defs:
+        fn = d["fn"]
+        out.append(Indicator(
+            name=d["name"], unit=d["unit"], mechanism=mechanism, description=d["description"],
+            fn=(lambda s, p, fn=fn: fn(getattr(s, state_field))),
+            extra_dim=d.get("extra_dim"), headline=bool(d.get("headline", False)),
+            summary=d.get("summary", "final"),
+            coords=tuple(d["coords"]) if d.get("coords") is not None else None,
+        ))
+    return tuple(out)
 
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -140,6 +159,8 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("reruns_total", "count", "M4", "failed manoeuvres rerun so far",
               lambda s, p: s.decisions.reruns_total, headline=True),
 )
+
+INDICATORS += from_mechanism("stability", "M12", stability.indicators())
 
 BY_NAME: dict[str, Indicator] = {i.name: i for i in INDICATORS}
 HEADLINE: tuple[str, ...] = tuple(i.name for i in INDICATORS if i.headline)

@@ -16,7 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from .engine import Params, State, run_batch
-from .indicators import BY_NAME, HEADLINE, INDICATORS
+from .indicators import BY_NAME, HEADLINE, INDICATORS, Indicator
 from .mechanisms.world import DOMAINS
 from .rng import Streams
 from .scenario import Scenario, draw_parameters, load_scenario
@@ -56,13 +56,20 @@ class _Recorder:
         self.day = 0
         self.data: dict[str, np.ndarray] = {}
         for ind in INDICATORS:
-            extra = {None: (), "level": (levels,), "domain": (len(DOMAINS),)}[ind.extra_dim]
-            self.data[ind.name] = np.full((E, days, *extra), np.nan)
+            self.data[ind.name] = np.full((E, days, *_extra_shape(ind, levels)), np.nan)
 
     def __call__(self, state: State, params: Params) -> None:
         for ind in INDICATORS:
             self.data[ind.name][:, self.day] = ind.fn(state, params)
         self.day += 1
+
+
+def _extra_shape(ind: Indicator, levels: int) -> tuple[int, ...]:
+    if ind.extra_dim is None:
+        return ()
+    if ind.coords is not None:
+        return (len(ind.coords),)
+    return {"level": (levels,), "domain": (len(DOMAINS),)}[ind.extra_dim]
 
 
 def run_members(
@@ -88,7 +95,7 @@ def _dataset(
     scenario: Scenario,
 ) -> xr.Dataset:
     start = scenario.meta.start_date
-    coords = {
+    coords: dict[str, object] = {
         "member": members,
         "day": np.arange(1, days + 1),
         "date": ("day", pd.to_datetime([start + dt.timedelta(days=int(d))
@@ -96,6 +103,9 @@ def _dataset(
         "level": np.arange(params.tree.levels),
         "domain": list(DOMAINS),
     }
+    for ind in INDICATORS:
+        if ind.coords is not None and ind.extra_dim is not None:
+            coords[ind.extra_dim] = list(ind.coords)
     variables = {}
     for name, arr in data.items():
         ind = BY_NAME[name]

@@ -11,6 +11,7 @@ from .leader import LeaderParams
 from .purges import PurgeParams
 from .reporting import ReportingParams
 from .signoff import SignoffParams
+from .stability import StabilityParams
 from .world import WorldParams
 
 
@@ -32,6 +33,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
     Mechanism("M3", "purges", "Purges and the fear loop", PurgeParams),
     Mechanism("M4", "signoff", "Sign-off escalation and late orders", SignoffParams),
     Mechanism("M11", "leader", "The leader", LeaderParams),
+    Mechanism("M12", "stability", "Regime stability and collapse", StabilityParams),
 )
 
 BY_KEY: dict[str, Mechanism] = {m.key: m for m in MECHANISMS}

@@ -62,8 +62,8 @@ class ReportState:
     inbox, hidden: ``[E, K, N]``  news held by an officer before its sitrep / buried there
     inbox_sev, hidden_sev: ``[E, N]`` severity units held / buried per officer
     inbox_age, hidden_age: ``[E, N]`` day-sums of the news held / buried
-    inflight: ``[D, E, K, N]`` news on its way to officer n, slot ``day % D`` (D = hop delay)
-    inflight_sev, inflight_age: ``[D, E, N]``
+    inflight: ``[E, D, K, N]`` news on its way to officer n, slot ``day % D`` (D = hop delay)
+    inflight_sev, inflight_age: ``[E, D, N]``
     known: ``[E, K]`` unresolved problems the leader knows of (the perceived picture)
     unresolved: ``[E, K]`` all unresolved problems (the true picture)
     received, scrubbed: ``[E, L]`` news reaching / buried at each level today
@@ -102,7 +102,7 @@ def init_reports(E: int, tree: Tree, hop_delay: int) -> ReportState:
     z = np.zeros
     return ReportState(
         inbox=z((E, K, N)), inbox_sev=z((E, N)), inbox_age=z((E, N)),
-        inflight=z((D, E, K, N)), inflight_sev=z((D, E, N)), inflight_age=z((D, E, N)),
+        inflight=z((E, D, K, N)), inflight_sev=z((E, D, N)), inflight_age=z((E, D, N)),
         hidden=z((E, K, N)), hidden_sev=z((E, N)), hidden_age=z((E, N)),
         known=z((E, K)), unresolved=z((E, K)),
         received=z((E, L)), scrubbed=z((E, L)), candid=np.zeros((E, N), bool),
@@ -142,12 +142,12 @@ def sanitize_reports(
     inflight_age = s.inflight_age + s.inflight.sum(axis=2)
     if D > 0:  # news due today reaches its officer
         slot = day % D
-        inbox += inflight[slot]
-        inbox_sev += inflight_sev[slot]
-        inbox_age += inflight_age[slot]
-        inflight[slot] = 0.0
-        inflight_sev[slot] = 0.0
-        inflight_age[slot] = 0.0
+        inbox += inflight[:, slot]
+        inbox_sev += inflight_sev[:, slot]
+        inbox_age += inflight_age[:, slot]
+        inflight[:, slot] = 0.0
+        inflight_sev[:, slot] = 0.0
+        inflight_age[:, slot] = 0.0
     units = tree.units
     inbox[:, :, units] += new
     inbox_sev[:, units] += new_sev
@@ -192,9 +192,9 @@ def sanitize_reports(
             inbox_age[:, up] += up_age
         else:
             slot = day % D
-            inflight[slot, :, :, up] += up_news
-            inflight_sev[slot, :, up] += up_sev
-            inflight_age[slot, :, up] += up_age
+            inflight[:, slot, :, up] += up_news
+            inflight_sev[:, slot, up] += up_sev
+            inflight_age[:, slot, up] += up_age
 
     # the smoke is visible: a command's hidden stock above the threshold surfaces entirely
     visible = hidden_sev >= col(p.visibility_threshold)
@@ -242,7 +242,7 @@ def remove_resolved(
         tot = counts.sum(axis=-2)
         return np.where(tot > 1e-12, shrunk.sum(axis=-2) / np.maximum(tot, 1e-12), 1.0)
 
-    inbox, hidden, inflight = s.inbox * keep_o, s.hidden * keep_h, s.inflight * keep_o[None]
+    inbox, hidden, inflight = s.inbox * keep_o, s.hidden * keep_h, s.inflight * keep_o[:, None]
     f_in, f_hid, f_fl = (node_factor(s.inbox, inbox), node_factor(s.hidden, hidden),
                          node_factor(s.inflight, inflight))
     removed = take_o * other + take_h * hid

@@ -148,7 +148,7 @@ def indicators() -> list[dict]:
         dict(name="stability", unit="index (0-1)", description="1 - weighted stress",
              fn=lambda s: s.stability, headline=True),
         dict(name="stress", unit="share", description="stresses by source", fn=lambda s: s.stress,
-             extra_dim="stress", coords=list(STRESSES)),
+             extra_dim="stressor", coords=list(STRESSES)),
         dict(name="collapsed", unit="0/1", description="the regime has fallen",
              fn=lambda s: s.collapsed.astype(float), headline=True),
         dict(name="collapse_cause", unit="code", description="index of the collapse cause "

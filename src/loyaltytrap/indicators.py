@@ -15,7 +15,7 @@ import numpy as np
 from .engine import Params, State
 from .mechanisms.hierarchy import SERVING, level_mean
 from .mechanisms import stability
-from .mechanisms.signoff import levels_climbed_mean
+from .mechanisms.signoff import latency_quantile, levels_climbed_mean
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,10 @@ INDICATORS: tuple[Indicator, ...] = (
               lambda s, p: (~_serving(s)).sum(axis=1).astype(float)),
     Indicator("competence_mean", "share", "M3", "mean competence of the officer corps",
               lambda s, p: s.officers.competence.mean(axis=1), headline=True),
+    Indicator("competence_by_level", "share", "M1", "mean competence per level",
+              lambda s, p: level_mean(s.officers.competence, p.tree), "level"),
+    Indicator("candour_by_level", "share", "M1", "mean candour per level",
+              lambda s, p: level_mean(s.officers.candour, p.tree), "level"),
     Indicator("loyalty_mean", "share", "M3", "mean loyalty of the officer corps",
               lambda s, p: s.officers.loyalty.mean(axis=1)),
     Indicator("candour_mean", "share", "M3", "mean candour of the officer corps",
@@ -138,6 +142,9 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("decision_latency_days", "days", "M4", "mean age of the requests decided today",
               lambda s, p: _ratio(s.decisions.owned_age, s.decisions.owned.sum(axis=1)),
               headline=True, summary="mean"),
+    Indicator("decision_latency_p90_days", "days", "M4", "90th percentile of the latency of "
+              "the requests decided today (batches of one officer counted at their mean)",
+              lambda s, p: latency_quantile(s.decisions, 0.9), summary="mean"),
     Indicator("levels_climbed", "levels", "M4", "mean levels today's decisions climbed",
               lambda s, p: levels_climbed_mean(s.decisions, p.tree), headline=True, summary="mean"),
     Indicator("decided_by_level", "count", "M4", "requests decided at each level today",

@@ -62,6 +62,8 @@ class DecisionState:
     queue_age: float64 ``[E, N]``, day-sum of their ages
     owned: float64 ``[E, L]``, requests owned (decided) at each level today
     owned_age: float64 ``[E]``, day-sum of the ages of today's owned requests (latency)
+    owned_by_officer, owned_age_by_officer: float64 ``[E, N]``, the same per officer (each
+        officer's batch has one mean latency: the spread of latencies across batches)
     fixed: float64 ``[E]``, decisions taken today that worked
     expired: float64 ``[E]``, requests overtaken by events today (problems ended as losses)
     reruns: float64 ``[E]``, failed manoeuvres rerun today while waiting for orders
@@ -73,6 +75,8 @@ class DecisionState:
     queue_age: np.ndarray
     owned: np.ndarray
     owned_age: np.ndarray
+    owned_by_officer: np.ndarray
+    owned_age_by_officer: np.ndarray
     fixed: np.ndarray
     expired: np.ndarray
     reruns: np.ndarray
@@ -88,7 +92,7 @@ def init_decisions(E: int, tree: Tree) -> DecisionState:
     z = np.zeros
     return DecisionState(
         queue=z((E, tree.n)), queue_age=z((E, tree.n)), owned=z((E, tree.levels)),
-        owned_age=z(E), fixed=z(E), expired=z(E), reruns=z(E), escalated=z(E),
+        owned_age=z(E), owned_by_officer=z((E, tree.n)), owned_age_by_officer=z((E, tree.n)), fixed=z(E), expired=z(E), reruns=z(E), escalated=z(E),
         decided_total=z(E), fixed_total=z(E), expired_total=z(E), reruns_total=z(E),
     )
 
@@ -174,7 +178,8 @@ def sign_off(
     fixed = works.sum(axis=1)
     return DecisionState(
         queue=queue, queue_age=np.maximum(age, 0.0), owned=owned_by_level,
-        owned_age=owned_age.sum(axis=1), fixed=fixed, expired=expired.sum(axis=1),
+        owned_age=owned_age.sum(axis=1), owned_by_officer=owned,
+        owned_age_by_officer=owned_age, fixed=fixed, expired=expired.sum(axis=1),
         reruns=reruns, escalated=passed.sum(axis=1),
         decided_total=s.decided_total + owned.sum(axis=1),
         fixed_total=s.fixed_total + fixed, expired_total=s.expired_total + expired.sum(axis=1),
@@ -188,6 +193,20 @@ def settle(s: DecisionState, n: np.ndarray) -> DecisionState:
     tot = s.queue.sum(axis=1)
     keep = np.where(tot > 1e-12, 1.0 - np.minimum(n, tot) / np.maximum(tot, 1e-12), 1.0)
     return replace(s, queue=s.queue * keep[:, None], queue_age=s.queue_age * keep[:, None])
+
+
+def latency_quantile(s: DecisionState, q: float) -> np.ndarray:
+    """Quantile ``q`` of today's decision latency across decided requests, ``[E]`` days (each
+    officer's batch counted at its mean age; NaN when nothing was decided)."""
+    n, a = s.owned_by_officer, s.owned_age_by_officer
+    lat = np.where(n > 0, a / np.maximum(n, 1e-12), 0.0)
+    order = np.argsort(lat, axis=1)
+    lat_s = np.take_along_axis(lat, order, axis=1)
+    cum = np.cumsum(np.take_along_axis(n, order, axis=1), axis=1)
+    tot = cum[:, -1:]
+    idx = np.argmax(cum >= q * tot, axis=1)
+    out = lat_s[np.arange(len(idx)), idx]
+    return np.where(tot[:, 0] > 0, out, np.nan)
 
 
 def levels_climbed_mean(s: DecisionState, tree: Tree) -> np.ndarray:

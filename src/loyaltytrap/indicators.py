@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .engine import Params, State
-from .mechanisms.hierarchy import SERVING, level_mean
 from .mechanisms import stability
+from .mechanisms.hierarchy import SERVING, level_mean
 from .mechanisms.signoff import latency_quantile, levels_climbed_mean
 
 

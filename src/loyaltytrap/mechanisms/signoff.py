@@ -92,7 +92,8 @@ def init_decisions(E: int, tree: Tree) -> DecisionState:
     z = np.zeros
     return DecisionState(
         queue=z((E, tree.n)), queue_age=z((E, tree.n)), owned=z((E, tree.levels)),
-        owned_age=z(E), owned_by_officer=z((E, tree.n)), owned_age_by_officer=z((E, tree.n)), fixed=z(E), expired=z(E), reruns=z(E), escalated=z(E),
+        owned_age=z(E), owned_by_officer=z((E, tree.n)), owned_age_by_officer=z((E, tree.n)),
+        fixed=z(E), expired=z(E), reruns=z(E), escalated=z(E),
         decided_total=z(E), fixed_total=z(E), expired_total=z(E), reruns_total=z(E),
     )
 

@@ -28,7 +28,7 @@ class HierarchyParams(Common):
 
     levels: int = param("levels", 2, 9, integer=True, structural=True,
                         doc="officer levels from the general staff (0) down to unit commanders")
-    branching: int = param("subordinates per officer", 2, 8, integer=True, structural=True,
+    branching: int = param("subordinates per officer", 1, 8, integer=True, structural=True,
                            doc="direct subordinates of each officer")
     competence_mean: np.ndarray = param("share (0-1)", 0, 1, doc="mean officer competence")
     competence_sd: np.ndarray = param("share (0-1)", 0, 0.5, doc="spread of competence")

@@ -1,0 +1,447 @@
+"""Measure this machine: how fast the engine runs, against its targets and against Mesa.
+
+    python benchmarks/run.py                 # every part at default sizes (~5 min on 2 cores)
+    python benchmarks/run.py --quick         # tiny sizes, a smoke run (~30 s)
+    python benchmarks/run.py --members 1000  # the full 1,000-member ensemble (~15 min serial)
+
+Parts (``--skip`` any of them):
+
+- ``bandwidth``: streaming memory bandwidth of one core (numpy copy and STREAM triad);
+- ``single``: wall time of one default run (kremlin-2026, one member, its 1,095 days);
+- ``kernel``: officer-steps per second of the engine on the hierarchy kernel
+  (:mod:`benchmarks.kernel`), through ``simulate`` and through the bare engine loop, and the
+  compulsory bytes per second that implies (state read and written once a day, uniforms drawn);
+- ``batch``: cost per member-day against the batch size (how many members run together);
+- ``ensemble``: wall time of a default ensemble (``--members``; below 1,000 members the
+  1,000-member time is extrapolated linearly, batches being independent) and its peak memory;
+- ``mesa``: officer-steps per second of the Mesa 3 peer on the same kernel and tree, and the
+  engine's ratio to it.
+
+Prints a table and writes ``benchmarks/results/latest.json`` and a dated copy. No figure is
+asserted: the targets are reported as met or not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+import psutil
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from benchmarks.kernel import SCENARIO, kernel_scenario, member_params
+from loyaltytrap.engine import Params, init_state, run_batch
+from loyaltytrap.rng import Streams
+from loyaltytrap.scenario import Scenario, draw_parameters, load_scenario
+from loyaltytrap.simulate import iter_batches, simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTS = ("bandwidth", "single", "kernel", "batch", "ensemble", "mesa")
+TARGETS = {
+    "single_run_s": 0.25,  # one default run, seconds (at most)
+    "ensemble_1000_s": 60.0,  # 1,000-member default ensemble, seconds (at most)
+    "mesa_ratio": 200.0,  # engine officer-steps/s over Mesa's (at least)
+    "bandwidth_fraction": 0.5,  # kernel compulsory bytes/s over STREAM triad (at least)
+}
+console = Console()
+
+
+# --- measuring helpers ------------------------------------------------------------------------
+
+class PeakRSS:
+    """Peak resident memory of this process while a block runs, sampled every 20 ms."""
+
+    def __init__(self) -> None:
+        self.proc = psutil.Process()
+        self.peak = 0
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            self._stop.wait(0.02)
+
+    @contextmanager
+    def watch(self) -> Iterator[PeakRSS]:
+        """Sample during the ``with`` block."""
+        self.peak = self.proc.memory_info().rss
+        t = threading.Thread(target=self._sample, daemon=True)
+        t.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            t.join()
+            self._stop.clear()
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+
+
+def mib(n_bytes: float) -> float:
+    """Bytes in MiB."""
+    return n_bytes / 2**20
+
+
+def progress_bar() -> Progress:
+    """A rich progress bar with elapsed and remaining time."""
+    return Progress(TextColumn("{task.description:<34}"), BarColumn(),
+                    TextColumn("{task.percentage:>5.1f}%"), TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=console, transient=True)
+
+
+def array_bytes(record: Any) -> int:
+    """Bytes of every numpy array reachable through (nested) dataclass fields of ``record``."""
+    if isinstance(record, np.ndarray):
+        return record.nbytes
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return sum(array_bytes(getattr(record, f.name)) for f in dataclasses.fields(record))
+    return 0
+
+
+def compulsory_bytes_per_member_day(scenario: Scenario) -> dict[str, int]:
+    """Least memory traffic of one member-day: the whole state read and written once, plus the
+    uniforms drawn (float32). Real traffic is higher (temporaries); this is the floor."""
+    records, _ = draw_parameters(scenario, np.arange(1), 0)
+    params = Params.from_records(records)
+    state = init_state(params, Streams(0, np.arange(1)))
+    tree = params.tree
+    n, u = tree.n, tree.n_units
+    uniforms = 4 * (2 * u + n + 4 * n + 1 + 1 + n)  # world, reporting, signoff, leader, purges
+    state_b = array_bytes(state)
+    return {"state_bytes": state_b, "uniform_bytes": uniforms, "total": 2 * state_b + uniforms}
+
+
+# --- the parts ----------------------------------------------------------------------------------
+
+def measure_bandwidth(n: int, repeats: int) -> dict[str, Any]:
+    """STREAM-like copy and triad with numpy on one core (best of ``repeats``), bytes/s.
+
+    Bytes are counted as STREAM counts them (copy 16 B, triad 24 B per element); numpy runs the
+    triad in two passes (``a = s * c; a += b``), so its true traffic is higher than counted.
+    """
+    a, b, c = np.zeros(n), np.ones(n), np.full(n, 2.0)
+    np.copyto(a, b)  # touch every page before timing
+    copy_t, triad_t = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.copyto(a, c)
+        copy_t.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        np.multiply(c, 3.0, out=a)
+        np.add(a, b, out=a)
+        triad_t.append(time.perf_counter() - t0)
+    return {
+        "elements": n, "array_mib": mib(8 * n), "repeats": repeats,
+        "copy_bytes_per_s": 16 * n / min(copy_t),
+        "triad_bytes_per_s": 24 * n / min(triad_t),
+    }
+
+
+def measure_single(repeats: int, seed: int) -> dict[str, Any]:
+    """Wall time of ``simulate(kremlin-2026, members=1)`` over its whole horizon."""
+    sc = load_scenario(SCENARIO)
+    simulate(sc, members=1, seed=seed, days=10)  # warm up imports and caches
+    times = []
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        simulate(sc, members=1, seed=seed + r)
+        times.append(time.perf_counter() - t0)
+    return {"days": sc.meta.horizon_days, "repeats": repeats, "times_s": times,
+            "min_s": min(times), "median_s": statistics.median(times)}
+
+
+def measure_kernel(members: int, days: int, seed: int, bar: Progress) -> dict[str, Any]:
+    """Officer-steps per second of the engine on the kernel (default tree)."""
+    sc = kernel_scenario()
+    n = Params.from_records(draw_parameters(sc, np.arange(1), seed)[0]).tree.n
+    steps = members * n * days
+    task = bar.add_task("engine kernel via simulate", total=members * days)
+    t0 = time.perf_counter()
+    simulate(sc, members=members, seed=seed, days=days, batch=members,
+             progress=lambda k: bar.advance(task, k))
+    t_sim = time.perf_counter() - t0
+    bar.remove_task(task)
+    # the bare loop: no indicators recorded, no event table built
+    records, _ = draw_parameters(sc, np.arange(members), seed)
+    params = Params.from_records(records)
+    task = bar.add_task("engine kernel, bare loop", total=members * days)
+    t0 = time.perf_counter()
+    run_batch(params, Streams(seed, np.arange(members)), days,
+              progress=lambda k: bar.advance(task, k))
+    t_loop = time.perf_counter() - t0
+    bar.remove_task(task)
+    traffic = compulsory_bytes_per_member_day(sc)
+    member_days_per_s = members * days / t_loop
+    return {
+        "members": members, "days": days, "officers": n, "officer_steps": steps,
+        "simulate_s": t_sim, "loop_s": t_loop,
+        "officer_steps_per_s": steps / t_sim,
+        "officer_steps_per_s_loop": steps / t_loop,
+        "bytes_per_member_day": traffic,
+        "compulsory_bytes_per_s": traffic["total"] * member_days_per_s,
+    }
+
+
+def measure_batch_sweep(sizes: list[int], days: int, seed: int, bar: Progress) -> dict[str, Any]:
+    """Cost of a member-day of the default scenario for several batch sizes."""
+    sc = load_scenario(SCENARIO)
+    rows = []
+    for e in sizes:
+        task = bar.add_task(f"batch size {e}", total=e * days)
+        t0 = time.perf_counter()
+        simulate(sc, members=e, seed=seed, days=days, batch=e,
+                 progress=lambda k, task=task: bar.advance(task, k))
+        t = time.perf_counter() - t0
+        bar.remove_task(task)
+        rows.append({"batch": e, "seconds": t, "ms_per_member_day": 1e3 * t / (e * days)})
+    return {"days": days, "rows": rows}
+
+
+def measure_ensemble(members: int, batch: int, seed: int, bar: Progress) -> dict[str, Any]:
+    """Wall time and peak memory of a default ensemble, collected in memory as ``simulate``
+    does (``iter_batches`` drives it so that progress shows)."""
+    sc = load_scenario(SCENARIO)
+    days = sc.meta.horizon_days
+    task = bar.add_task(f"default ensemble, {members} members", total=members * days)
+    watch = PeakRSS()
+    with watch.watch():
+        t0 = time.perf_counter()
+        parts = list(iter_batches(sc, members, seed, days, batch,
+                                  progress=lambda k: bar.advance(task, k)))
+        import xarray as xr  # concatenation as simulate does it
+
+        if len(parts) > 1:
+            xr.concat([p[0] for p in parts], dim="member")
+        t = time.perf_counter() - t0
+    bar.remove_task(task)
+    return {
+        "members": members, "days": days, "batch": batch, "seconds": t,
+        "seconds_per_member": t / members,
+        "ensemble_1000_s": t * 1000 / members,
+        "extrapolated": members < 1000,
+        "peak_rss_mib": mib(watch.peak),
+        "dataset_mib": mib(sum(p[0].nbytes for p in parts)),
+        "event_rows": int(sum(len(p[1]) for p in parts)),
+    }
+
+
+def measure_mesa(members: int, days: int, seed: int, bar: Progress) -> dict[str, Any]:
+    """Officer-steps per second of the Mesa 3 peer on the kernel (default tree)."""
+    import mesa
+
+    from benchmarks.mesa_peer import HierarchyKernel
+
+    params = member_params(kernel_scenario(), members, seed)
+    n = params[0].n_officers
+    task = bar.add_task("Mesa peer", total=members * days)
+    elapsed = 0.0
+    for m, p in enumerate(params):
+        t0 = time.perf_counter()
+        model = HierarchyKernel(p, rng=[seed, m])
+        for _ in range(days):
+            model.step()
+            bar.advance(task)
+        elapsed += time.perf_counter() - t0
+    bar.remove_task(task)
+    steps = members * n * days
+    return {"mesa_version": mesa.__version__, "members": members, "days": days,
+            "officers": n, "officer_steps": steps, "seconds": elapsed,
+            "officer_steps_per_s": steps / elapsed}
+
+
+# --- report ---------------------------------------------------------------------------------------
+
+def machine() -> dict[str, Any]:
+    """What ran the benchmark."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        commit = ""
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "host": platform.node(), "cpu": cpu, "cores": os.cpu_count(),
+        "memory_gib": psutil.virtual_memory().total / 2**30,
+        "load_average": os.getloadavg(), "python": platform.python_version(),
+        "numpy": np.__version__, "platform": platform.platform(), "commit": commit,
+    }
+
+
+def verdicts(r: dict[str, Any]) -> dict[str, Any]:
+    """Each target, where we stand, and whether it is met."""
+    out: dict[str, Any] = {}
+    if "single" in r:
+        v = r["single"]["median_s"]
+        out["single_run_s"] = {"target": f"<= {TARGETS['single_run_s']}", "value": v,
+                               "met": v <= TARGETS["single_run_s"]}
+    if "ensemble" in r:
+        v = r["ensemble"]["ensemble_1000_s"]
+        out["ensemble_1000_s"] = {"target": f"<= {TARGETS['ensemble_1000_s']}", "value": v,
+                                  "met": v <= TARGETS["ensemble_1000_s"],
+                                  "extrapolated": r["ensemble"]["extrapolated"]}
+    if "kernel" in r and "mesa" in r:
+        v = r["kernel"]["officer_steps_per_s"] / r["mesa"]["officer_steps_per_s"]
+        r["mesa"]["engine_ratio"] = v
+        r["mesa"]["engine_ratio_loop"] = (r["kernel"]["officer_steps_per_s_loop"]
+                                          / r["mesa"]["officer_steps_per_s"])
+        out["mesa_ratio"] = {"target": f">= {TARGETS['mesa_ratio']}", "value": v,
+                             "met": v >= TARGETS["mesa_ratio"]}
+    if "kernel" in r and "bandwidth" in r:
+        v = r["kernel"]["compulsory_bytes_per_s"] / r["bandwidth"]["triad_bytes_per_s"]
+        r["kernel"]["fraction_of_triad"] = v
+        out["bandwidth_fraction"] = {"target": f">= {TARGETS['bandwidth_fraction']}",
+                                     "value": v, "met": v >= TARGETS["bandwidth_fraction"]}
+    return out
+
+
+def print_report(r: dict[str, Any]) -> None:
+    """The figures as a table."""
+    t = Table(title=f"loyaltytrap benchmarks ({r['machine']['cpu']}, "
+                    f"{r['machine']['cores']} cores, commit {r['machine']['commit']})")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    t.add_column("target", justify="right")
+
+    def row(name: str, value: str, key: str | None = None) -> None:
+        v = r["targets"].get(key) if key else None
+        tgt = "" if v is None else f"{v['target']} {'met' if v['met'] else 'NOT met'}"
+        t.add_row(name, value, tgt)
+
+    if "bandwidth" in r:
+        b = r["bandwidth"]
+        row("memory bandwidth, copy (1 core)", f"{b['copy_bytes_per_s'] / 1e9:.2f} GB/s")
+        row("memory bandwidth, triad (1 core)", f"{b['triad_bytes_per_s'] / 1e9:.2f} GB/s")
+    if "single" in r:
+        s = r["single"]
+        row(f"single default run ({s['days']} days), median", f"{s['median_s']:.3f} s",
+            "single_run_s")
+    if "kernel" in r:
+        k = r["kernel"]
+        row(f"engine kernel, simulate ({k['members']}x{k['officers']}x{k['days']})",
+            f"{k['officer_steps_per_s'] / 1e6:.2f} M officer-steps/s")
+        row("engine kernel, bare loop", f"{k['officer_steps_per_s_loop'] / 1e6:.2f} M "
+            "officer-steps/s")
+        row("engine kernel, compulsory traffic",
+            f"{k['compulsory_bytes_per_s'] / 1e9:.3f} GB/s", "bandwidth_fraction")
+        if "fraction_of_triad" in k:
+            row("  as a share of triad bandwidth", f"{100 * k['fraction_of_triad']:.2f} %")
+    if "batch" in r:
+        for b in r["batch"]["rows"]:
+            row(f"default scenario, batch of {b['batch']}",
+                f"{b['ms_per_member_day']:.3f} ms/member-day")
+    if "ensemble" in r:
+        e = r["ensemble"]
+        row(f"default ensemble, {e['members']} members", f"{e['seconds']:.1f} s")
+        row("  1,000 members" + (" (extrapolated)" if e["extrapolated"] else ""),
+            f"{e['ensemble_1000_s']:.0f} s", "ensemble_1000_s")
+        row("  peak memory (RSS)", f"{e['peak_rss_mib']:.0f} MiB")
+    if "mesa" in r:
+        m = r["mesa"]
+        row(f"Mesa {m['mesa_version']} peer ({m['members']}x{m['officers']}x{m['days']})",
+            f"{m['officer_steps_per_s'] / 1e3:.0f} k officer-steps/s")
+        if "engine_ratio" in m:
+            row("  engine / Mesa", f"{m['engine_ratio']:.1f} x", "mesa_ratio")
+            row("  engine bare loop / Mesa", f"{m['engine_ratio_loop']:.1f} x")
+    row("process peak memory (ru_maxrss)", f"{r['peak_rss_mib']:.0f} MiB")
+    console.print(t)
+
+
+def write(r: dict[str, Any], out: Path) -> Path:
+    """Write ``latest.json`` and a dated copy; return the dated path."""
+    out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(r, indent=2, default=float)
+    (out / "latest.json").write_text(text + "\n")
+    stamp = dt.datetime.now().strftime("%Y-%m-%dT%H%M%S")
+    dated = out / f"{stamp}.json"
+    dated.write_text(text + "\n")
+    return dated
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse options, run the parts, print and write the results."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--members", type=int, default=200,
+                    help="default-ensemble members (the 1,000-member time is extrapolated "
+                         "below 1,000)")
+    ap.add_argument("--batch", type=int, default=256, help="ensemble batch size (simulate's)")
+    ap.add_argument("--kernel-members", type=int, default=64)
+    ap.add_argument("--kernel-days", type=int, default=365)
+    ap.add_argument("--mesa-members", type=int, default=1)
+    ap.add_argument("--mesa-days", type=int, default=None, help="default: --kernel-days")
+    ap.add_argument("--single-repeats", type=int, default=3)
+    ap.add_argument("--batch-sizes", default="8,32,128,256",
+                    help="comma-separated batch sizes of the sweep")
+    ap.add_argument("--batch-days", type=int, default=60)
+    ap.add_argument("--stream-elements", type=int, default=2**26,
+                    help="doubles per array (3 arrays; keep them well above the caches)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: " + ",".join(PARTS))
+    ap.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    a = ap.parse_args(argv)
+    if a.quick:
+        a.members, a.kernel_members, a.kernel_days = 4, 4, 30
+        a.mesa_days, a.single_repeats, a.batch_sizes, a.batch_days = 10, 1, "4,16", 10
+        a.stream_elements = 2**20
+    skip = {s for s in a.skip.split(",") if s}
+    if skip - set(PARTS):
+        ap.error(f"unknown parts {sorted(skip - set(PARTS))}; parts: {', '.join(PARTS)}")
+    r: dict[str, Any] = {"machine": machine(), "options": {
+        k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}}
+    steps: list[tuple[str, Callable[[Progress], dict[str, Any]]]] = [
+        ("bandwidth", lambda bar: measure_bandwidth(a.stream_elements, 5)),
+        ("single", lambda bar: measure_single(a.single_repeats, a.seed)),
+        ("kernel", lambda bar: measure_kernel(a.kernel_members, a.kernel_days, a.seed, bar)),
+        ("batch", lambda bar: measure_batch_sweep(
+            [int(x) for x in a.batch_sizes.split(",")], a.batch_days, a.seed, bar)),
+        ("ensemble", lambda bar: measure_ensemble(a.members, a.batch, a.seed, bar)),
+        ("mesa", lambda bar: measure_mesa(a.mesa_members, a.mesa_days or a.kernel_days,
+                                          a.seed, bar)),
+    ]
+    with progress_bar() as bar:
+        overall = bar.add_task("benchmark parts", total=len(steps) - len(skip))
+        for name, fn in steps:
+            if name in skip:
+                continue
+            bar.update(overall, description=f"benchmark parts: {name}")
+            t0 = time.perf_counter()
+            r[name] = fn(bar)
+            console.log(f"{name} done in {time.perf_counter() - t0:.1f} s")
+            bar.advance(overall)
+    r["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    r["targets"] = verdicts(r)
+    print_report(r)
+    dated = write(r, a.out)
+    console.print(f"wrote {a.out / 'latest.json'} and {dated}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -12,6 +12,7 @@ import base64
 import datetime as dt
 import html
 import io
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -54,17 +55,28 @@ def _img(fig: Any, alt: str) -> str:
     """A figure as an embedded PNG <img>."""
     plt = _plt()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
+    _layout(fig)
+    with warnings.catch_warnings():  # AutoDateLocator on very short runs
+        warnings.simplefilter("ignore", UserWarning)
+        fig.savefig(buf, format="png")  # no bbox "tight"/tight_layout: they triple the drawing
     plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode()
     return f'<img class="fig" alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _layout(fig: Any) -> None:
+    """Fixed margins in inches (cheap, unlike tight_layout)."""
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(left=0.55 / w, right=1 - 0.15 / w, bottom=0.45 / h, top=1 - 0.5 / h,
+                        wspace=0.3, hspace=0.75 if h > 3 else 0.5)
 
 
 def _grid(n: int, ncols: int = 3, h: float = 2.3) -> tuple[Any, list[Any]]:
     plt = _plt()
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, h * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, h * nrows + 0.4),
+                             squeeze=False)
     flat = list(axes.ravel())
     for ax in flat[n:]:
         ax.set_visible(False)
@@ -80,7 +92,15 @@ def _fan(ax: Any, b: pd.DataFrame, start: dt.date, colour: str, label: str | Non
     x = _x(b, start)
     ax.fill_between(x, b["p10"], b["p90"], color=colour, alpha=0.22, lw=0)
     ax.plot(x, b["p50"], color=colour, lw=1.3, label=label)
-    ax.tick_params(axis="x", labelrotation=30)
+    _dates(ax)
+
+
+def _dates(ax: Any) -> None:
+    import matplotlib.dates as mdates
+
+    loc = mdates.AutoDateLocator(maxticks=5)
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
 
 
 def _title(ax: Any, name: str, meta: pd.Series) -> None:
@@ -145,10 +165,10 @@ def fan_charts(run: _Run, names: list[str], title: str, ncols: int = 3) -> str:
             for i, (c, g) in enumerate(b.groupby(dim, sort=False)):
                 ax.plot(_x(g, run.start), g["p50"], color=COLOURS[i % 10], lw=1.1, label=str(c))
             ax.legend(fontsize=6, title=f"median by {dim}", title_fontsize=6)
-            ax.tick_params(axis="x", labelrotation=30)
+            _dates(ax)
         _title(ax, n, run.inds.loc[n])
     fig.suptitle(title, x=0.01, ha="left", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.98))
+    _layout(fig)
     return _img(fig, title)
 
 
@@ -168,9 +188,10 @@ def code_shares(run: _Run, name: str) -> str:
                  colors=COLOURS[: len(wide.columns)] * 3, alpha=0.8)
     ax.set_xlabel("month")
     ax.set_ylabel("share of member-days")
-    ax.legend(fontsize=6, ncol=6, title=str(run.inds.loc[name, "description"])[:90],
-              title_fontsize=6, loc="upper left", bbox_to_anchor=(0, -0.3))
-    ax.set_title(f"{name}: share of members by code", loc="left")
+    ax.legend(fontsize=6, ncol=min(6, len(wide.columns)), loc="upper right")
+    ax.set_ylim(0, 1.25)
+    ax.set_title(f"{name}: share of member-days by code ("
+                 f"{str(run.inds.loc[name, 'description'])[:80]})", loc="left")
     return _img(fig, name)
 
 
@@ -223,7 +244,7 @@ def true_vs_perceived(run: _Run) -> tuple[str, set[str]]:
                 ax.set_title(f"{dim} {c}", loc="left")
                 ax.legend(fontsize=6)
             fig.suptitle(f"{t} beside {p} by {dim}", x=0.01, ha="left", fontsize=10)
-            fig.tight_layout()
+            _layout(fig)
             parts.append(_img(fig, f"{t} beside {p} by {dim}"))
     for n in ("gap_share", "hidden_problems", "surprises_total"):
         if run.has(n):
@@ -255,7 +276,8 @@ def purge_timeline(run: _Run) -> tuple[str, set[str]]:
     ax.set_ylabel("purges per member-month")
     ax.legend(fontsize=7, title="cause")
     ax.set_title("Purges by cause, month by month (mean over members)", loc="left")
-    ax.tick_params(axis="x", labelrotation=30)
+    _dates(ax)
+    _layout(fig)
     extra = [n for n in ("purged_total", "top_purged_total", "jailed_total",
                          "disappeared_total", "removed_total", "fear_mean", "fear_by_level",
                          "vacant_posts", "competence_mean") if run.has(n)]
@@ -290,7 +312,7 @@ def survival_section(run: _Run) -> tuple[str, set[str]]:
         axes[2].barh(causes["cause"].astype(str), causes["share"], color=COLOURS[3])
         axes[2].invert_yaxis()
     axes[2].set_title("Collapse causes (share of members)", loc="left")
-    fig.tight_layout()
+    _layout(fig)
     table = surv[surv["month"] % 6 == 0] if len(surv) > 13 else surv
     tbl = table.assign(survival=table["survival"].map("{:.1%}".format),
                        interval=[f"[{a:.1%}, {b:.1%}]" for a, b in zip(table["lo"], table["hi"],
@@ -580,7 +602,7 @@ def build_comparison(store: Store, a: int, b: int) -> str:
             _fan(ax, bb[n], rb.start, COLOURS[1], lb)
             _title(ax, n, ra.inds.loc[n])
         axes[0].legend(fontsize=6)
-        fig.tight_layout()
+        _layout(fig)
         secs.append(("fans", "Fan charts, overlaid", _img(fig, "overlaid fan charts"),
                      "Median and p10-p90 band; blue A, red B."))
     sa, sb = stats.survival(store, a), stats.survival(store, b)

@@ -16,10 +16,12 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from loyaltytrap.mechanisms import MECHANISMS
 from loyaltytrap.scenario import Scenario, draw_parameters, load_scenario
 from loyaltytrap.simulate import simulate
 
 SCENARIO = "kremlin-2026"
+KERNEL_MECHANISMS = ("world", "hierarchy", "reporting", "purges")
 KERNEL_OVERRIDES: tuple[str, ...] = (
     "signoff.enabled=false",
     "signoff.capacity_per_day=0",
@@ -28,6 +30,9 @@ KERNEL_OVERRIDES: tuple[str, ...] = (
     "leader.enabled=false",
     "purges.scapegoat_purge_prob=0",
     "purges.liability_hazard=0",
+    # every other registered mechanism (money, front, regime stability, ...) is switched off
+    *(f"{m.key}.enabled=false" for m in MECHANISMS
+      if m.key not in (*KERNEL_MECHANISMS, "signoff", "leader")),
 )
 # Harsher candour purges: every purge path (vacancies, replacements, fear spread) runs often,
 # so that a mistake in it shows in a small ensemble.
@@ -117,11 +122,10 @@ def member_params(scenario: Scenario, members: int, seed: int) -> list[KernelPar
     rep = records["reporting"]
     if rep.hop_delay_days != 1 or rep.mode != "behavioural" or not rep.enabled:
         raise ValueError("the kernel peers implement behavioural reporting with a one-day hop")
-    for key in ("world", "hierarchy", "purges"):
-        if not records[key].enabled:
-            raise ValueError(f"the kernel peers need [{key}] enabled")
-    if records["signoff"].enabled or records["leader"].enabled:
-        raise ValueError("the kernel peers need [signoff] and [leader] switched off")
+    for key, rec in records.items():
+        if rec.enabled != (key in KERNEL_MECHANISMS):
+            raise ValueError(f"the kernel peers need [{key}] "
+                             + ("enabled" if key in KERNEL_MECHANISMS else "switched off"))
     sources = [records[k] for k in ("world", "hierarchy", "reporting", "purges")]
     out = []
     for m in range(members):

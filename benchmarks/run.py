@@ -49,6 +49,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+import loyaltytrap
 from benchmarks.kernel import SCENARIO, kernel_scenario, member_params
 from loyaltytrap.engine import Params, init_state, run_batch
 from loyaltytrap.rng import Streams
@@ -275,8 +276,12 @@ def machine() -> dict[str, Any]:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                 capture_output=True, text=True, check=False).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, capture_output=True, text=True,
+                               check=False).stdout.strip()
     except OSError:
-        commit = ""
+        commit, dirty = "", ""
+    commit = (commit + (" (+ uncommitted changes)" if dirty else "")) if commit else "unknown"
     cpu = platform.processor()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -291,6 +296,7 @@ def machine() -> dict[str, Any]:
         "memory_gib": psutil.virtual_memory().total / 2**30,
         "load_average": os.getloadavg(), "python": platform.python_version(),
         "numpy": np.__version__, "platform": platform.platform(), "commit": commit,
+        "loyaltytrap": str(Path(loyaltytrap.__file__).parent),
     }
 
 
@@ -432,15 +438,20 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             bar.update(overall, description=f"benchmark parts: {name}")
             t0 = time.perf_counter()
-            r[name] = fn(bar)
-            console.log(f"{name} done in {time.perf_counter() - t0:.1f} s")
+            try:
+                r[name] = fn(bar)
+            except Exception as e:  # report the failure, keep the other parts
+                r.setdefault("errors", {})[name] = f"{type(e).__name__}: {e}"
+                console.log(f"[red]{name} failed[/red]: {type(e).__name__}: {e}")
+            else:
+                console.log(f"{name} done in {time.perf_counter() - t0:.1f} s")
             bar.advance(overall)
     r["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     r["targets"] = verdicts(r)
     print_report(r)
     dated = write(r, a.out)
     console.print(f"wrote {a.out / 'latest.json'} and {dated}")
-    return 0
+    return 1 if r.get("errors") else 0
 
 
 if __name__ == "__main__":

@@ -49,7 +49,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-import loyaltytrap
 from benchmarks.kernel import SCENARIO, kernel_scenario, member_params
 from loyaltytrap.engine import Params, init_state, run_batch
 from loyaltytrap.rng import Streams
@@ -296,7 +295,7 @@ def machine() -> dict[str, Any]:
         "memory_gib": psutil.virtual_memory().total / 2**30,
         "load_average": os.getloadavg(), "python": platform.python_version(),
         "numpy": np.__version__, "platform": platform.platform(), "commit": commit,
-        "loyaltytrap": str(Path(loyaltytrap.__file__).parent),
+        "loyaltytrap": str(Path(run_batch.__code__.co_filename).parent),
     }
 
 

@@ -129,7 +129,7 @@ class _Run:
         names = [n for n in names if self.has(n)]
         scalar = [n for n in names if self.dim(n) is None and n not in self._bands]
         if scalar:
-            sel = ", ".join(f"quantile_cont({_q(n)}, [0.1, 0.5, 0.9]) AS {_q(n)}"
+            sel = ", ".join(f"quantile_cont({_q(n)}::DOUBLE, [0.1, 0.5, 0.9]) AS {_q(n)}"
                             for n in scalar)
             df = self.store.con.execute(f"SELECT day, {sel} FROM daily WHERE run_id = ? "
                                         "GROUP BY day ORDER BY day", [self.id]).df()
@@ -164,6 +164,10 @@ def fan_charts(run: _Run, names: list[str], title: str, ncols: int = 3) -> str:
         else:
             for i, (c, g) in enumerate(b.groupby(dim, sort=False)):
                 ax.plot(_x(g, run.start), g["p50"], color=COLOURS[i % 10], lw=1.1, label=str(c))
+            med = b.groupby(dim, sort=False)["p50"].max().to_numpy(dtype=float)
+            med = med[np.isfinite(med) & (med > 0)]
+            if len(med) > 1 and med.max() / med.min() > 100:  # lines on different scales
+                ax.set_yscale("symlog", linthresh=max(med.min() / 10, 1e-9))
             ax.legend(fontsize=6, title=f"median by {dim}", title_fontsize=6)
             _dates(ax)
         _title(ax, n, run.inds.loc[n])
@@ -172,10 +176,43 @@ def fan_charts(run: _Run, names: list[str], title: str, ncols: int = 3) -> str:
     return _img(fig, title)
 
 
+def code_names(description: str) -> dict[int, str]:
+    """Code -> meaning, read from a description like "(-1 none; 0 airframe, 1 engine)"."""
+    import re
+
+    inner = " ".join(re.findall(r"\(([^()]*)\)", description))
+    return {int(k): v.strip() for k, v in re.findall(r"(-?\d+) ([A-Za-z][A-Za-z' \-]*)",
+                                                     inner)}
+
+
+def code_table(run: _Run, name: str) -> str:
+    """A coded indicator over an extra dimension: on the last day, the share of members in
+    each code, per coordinate (e.g. the component that binds each production line)."""
+    dim = run.dim(name)
+    table = f"daily_{dim}"
+    df = run.store.con.execute(
+        f"SELECT {_q(dim)} AS coord, {_q(name)} AS code, count(*) AS n FROM {_q(table)} "
+        f"WHERE run_id = ? AND day = (SELECT max(day) FROM {_q(table)} WHERE run_id = ?) "
+        f"AND {_q(name)} IS NOT NULL GROUP BY ALL", [run.id, run.id]).df()
+    if not len(df):
+        return ""
+    names = code_names(str(run.inds.loc[name, "description"]))
+    order = {str(c): i for i, c in enumerate(run.store.coords(run.id, dim))}
+    rows = []
+    for coord, g in sorted(df.groupby("coord"), key=lambda kv: order.get(str(kv[0]), 0)):
+        g = g.sort_values("n", ascending=False)
+        tot = g["n"].sum()
+        rows.append({dim: coord, f"{name} on the last day (share of members)": "; ".join(
+            f"{names.get(int(c), f'code {int(c)}')} {n / tot:.0%}"
+            for c, n in zip(g["code"], g["n"], strict=True))})
+    return f"<h3>{html.escape(name)}: {html.escape(str(run.inds.loc[name, 'description']))}" \
+           f"</h3>" + _table(pd.DataFrame(rows))
+
+
 def code_shares(run: _Run, name: str) -> str:
     """Share of members in each code of a coded indicator, month by month."""
     df = run.store.con.execute(
-        f"SELECT (day - 1) // 30 AS month, {_q(name)} AS code, count(*) AS n FROM daily "
+        f"SELECT (day - 1) // 30 AS month, {_q(name)}::DOUBLE AS code, count(*) AS n FROM daily "
         f"WHERE run_id = ? AND {_q(name)} IS NOT NULL GROUP BY ALL ORDER BY ALL",
         [run.id]).df()
     if not len(df):
@@ -184,7 +221,9 @@ def code_shares(run: _Run, name: str) -> str:
     wide = wide.div(wide.sum(axis=1), axis=0)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 2.4))
-    ax.stackplot(wide.index, wide.T.to_numpy(), labels=[f"{c:g}" for c in wide.columns],
+    names = code_names(str(run.inds.loc[name, "description"]))
+    ax.stackplot(wide.index, wide.T.to_numpy(),
+                 labels=[names.get(int(c), f"{c:g}") for c in wide.columns],
                  colors=COLOURS[: len(wide.columns)] * 3, alpha=0.8)
     ax.set_xlabel("month")
     ax.set_ylabel("share of member-days")
@@ -259,7 +298,7 @@ def purge_timeline(run: _Run) -> tuple[str, set[str]]:
     causes = [n for n in run.inds.index if n.startswith("purges_") and run.dim(n) is None]
     if not causes:
         return "", set()
-    sums = ", ".join(f"sum({_q(n)}) AS {_q(n)}" for n in causes)
+    sums = ", ".join(f"sum({_q(n)}::DOUBLE) AS {_q(n)}" for n in causes)
     df = run.store.con.execute(
         f"SELECT (day - 1) // 30 AS month, {sums}, count(DISTINCT member) AS members "
         "FROM daily WHERE run_id = ? GROUP BY month ORDER BY month", [run.id]).df()
@@ -329,15 +368,21 @@ def survival_section(run: _Run) -> tuple[str, set[str]]:
     return body, {"collapsed", *extra}
 
 
+def _charts(run: _Run, names: list[str], title: str) -> str:
+    """Fan charts of measured indicators; coded ones as shares (or a table over a dim)."""
+    coded = [n for n in names if run.inds.loc[n, "unit"] == "code"]
+    plain = [n for n in names if n not in coded]
+    return fan_charts(run, plain, title) + "".join(
+        code_shares(run, n) if run.dim(n) is None else code_table(run, n) for n in coded)
+
+
 def themed(run: _Run, used: set[str]) -> list[tuple[str, str, str]]:
     """The war-economy sections (production, money, strikes, front, elites) that exist."""
     out = []
     for sid, title, words in THEMES:
         names = [n for n in run.inds.index if n not in used
                  and any(w in n for w in words)]
-        coded = [n for n in names if run.inds.loc[n, "unit"] == "code" and run.dim(n) is None]
-        plain = [n for n in names if n not in coded]
-        body = fan_charts(run, plain, title) + "".join(code_shares(run, n) for n in coded)
+        body = _charts(run, names, title)
         used |= set(names)
         out.append((sid, title, body))
     return out
@@ -355,56 +400,35 @@ def narrative(run: _Run, member: int) -> str:
     items: list[str] = []
     counts = ev["event"].value_counts()
     overview = ", ".join(f"{int(c)} {e}" for e, c in counts.items())
-    items.append(f"<p>Member {member} (one ensemble member, chosen as the one closest to the "
-                 f"ensemble median of the headline indicators) logged {len(ev)} events: "
+    items.append(f"<p>Member {member} (the ensemble member closest to the median of the "
+                 f"headline indicators) logged {len(ev)} events: "
                  f"{html.escape(overview) or 'none'}.</p>")
-    # episodes: a surprise and what followed it the same day
+    # episodes: what happened on one day, as a chain (news surfaced -> surprise -> response
+    # -> purge -> fear); routine kinds (more than 20 in this log) are left out
+    routine = {k for k, c in counts.items() if c > 20}
     chains = []
-    by_day = {d: g for d, g in ev[ev["event"] != "reruns"].groupby("day")}
-    for d, g in by_day.items():
+    for d, g in ev[~ev["event"].isin(routine)].groupby("day"):
         kinds = set(g["event"])
-        if not kinds & {"surprise", "purge", "collapse"}:
-            continue
-        steps = []
-        sf = g[g["event"] == "surfaced"]
-        if len(sf):
-            steps.append(f"buried news surfaced ({int(sf['value'].sum())} problems, hidden "
-                         f"{sf['value2'].max():.0f} days at most, held back at level(s) "
-                         f"{', '.join(map(str, sorted(set(sf['level']))))})")
-        for _, r in g[g["event"] == "surprise"].iterrows():
-            steps.append(f"the leader was surprised ({r['value']:.0f} problems he did not "
-                         f"know of)")
-        for _, r in g[g["event"] == "response"].iterrows():
-            steps.append(f"he answered with {r['label']}")
-        pg = g[g["event"] == "purge"]
-        if len(pg):
-            why = pg["label"].str.split(" \\(").str[0].value_counts()
-            who = ", ".join(f"{k} x{v}" for k, v in why.items())
-            steps.append(f"{len(pg)} officer(s) purged ({who}; levels "
-                         f"{', '.join(map(str, sorted(set(pg['level']))))})")
-        for _, r in g[g["event"] == "fear_spread"].iterrows():
-            steps.append(f"fear at level {r['level']} rose from {r['value2']:.2f} to "
-                         f"{r['value']:.2f}")
-        for _, r in g[g["event"] == "collapse"].iterrows():
-            steps.append(f"<b>the regime collapsed: {r['label']}</b>")
-        other = sorted(kinds - {"surfaced", "surprise", "response", "purge", "fear_spread",
-                                "collapse"})
-        for k in other:
-            steps.append(g[g["event"] == k]["details"].iloc[0])
-        chains.append((d, " &rarr; ".join(html.escape(s) if "<b>" not in s else s
-                                          for s in steps), "surprise" in kinds))
+        steps = _episode(g)
+        rank = 0 if "collapse" in kinds else 1 if "surprise" in kinds else \
+            2 if "purge" in kinds else 3 if any(counts[k] <= 3 for k in kinds) else 4
+        chains.append((int(d), " &rarr; ".join(steps), rank))
     if chains:
-        surprising = [c for c in chains if c[2]]
-        shown = (surprising[:8] + [c for c in chains if not c[2]][:4]) if surprising \
-            else chains[:10]
-        shown.sort()
-        items.append("<p>The chain of causes, episode by episode (the first few):</p><ol>"
+        fell = [d for d, _, r in chains if r == 0]
+        pick = [c for rank, cap in ((0, 1), (1, 8), (2, 5), (3, 8), (4, 3))
+                for c in [c for c in chains if c[2] == rank][:cap]]
+        if fell:
+            pick += [c for c in chains if fell[0] - 60 <= c[0] < fell[0]][-5:]
+        shown = sorted(set(pick))
+        items.append("<p>The chain of causes, episode by episode"
+                     + (f" (routine events left out: {html.escape(', '.join(sorted(routine)))})"
+                        if routine else "") + ":</p><ol>"
                      + "".join(f"<li><b>Day {d} ({date(d)}):</b> {s}</li>" for d, s, _ in shown)
                      + "</ol>")
         if len(chains) > len(shown):
             items.append(f"<p>&hellip; and {len(chains) - len(shown)} more episodes.</p>")
     else:
-        items.append("<p>No surprise, purge or collapse happened to this member.</p>")
+        items.append("<p>Nothing beyond routine events happened to this member.</p>")
     # where the picture ended
     last = ds.isel(member=0, day=-1)
     facts = []
@@ -418,6 +442,37 @@ def narrative(run: _Run, member: int) -> str:
         items.append(f"<p>On the last day: {html.escape('; '.join(facts))}.</p>")
     items.append(_why_collapse(run, member, ev, ds, date))
     return "".join(items)
+
+
+def _episode(g: pd.DataFrame) -> list[str]:
+    """One day's events of one member as steps of a chain, in causal order."""
+    steps = []
+    sf = g[g["event"] == "surfaced"]
+    if len(sf):
+        steps.append(html.escape(
+            f"buried news surfaced ({int(sf['value'].sum())} problems, hidden "
+            f"{sf['value2'].max():.0f} days at most, held back at level(s) "
+            f"{', '.join(map(str, sorted(set(sf['level']))))})"))
+    for _, r in g[g["event"] == "surprise"].iterrows():
+        steps.append(html.escape(f"the leader was surprised ({r['value']:.0f} problems he did "
+                                 "not know of)"))
+    for _, r in g[g["event"] == "response"].iterrows():
+        steps.append(html.escape(f"he answered with {r['label']}"))
+    pg = g[g["event"] == "purge"]
+    if len(pg):
+        why = pg["label"].str.split(" \\(").str[0].value_counts()
+        who = ", ".join(f"{k} x{v}" for k, v in why.items())
+        steps.append(html.escape(f"{len(pg)} officer(s) purged ({who}; level(s) "
+                                 f"{', '.join(map(str, sorted(set(pg['level']))))})"))
+    for _, r in g[g["event"] == "fear_spread"].iterrows():
+        steps.append(html.escape(f"fear at level {r['level']} rose from {r['value2']:.2f} to "
+                                 f"{r['value']:.2f}"))
+    known = {"surfaced", "surprise", "response", "purge", "fear_spread", "collapse"}
+    for _, r in g[~g["event"].isin(known)].iterrows():
+        steps.append(html.escape(str(r["details"])))
+    for _, r in g[g["event"] == "collapse"].iterrows():
+        steps.append(f"<b>the regime collapsed: {html.escape(str(r['label']))}</b>")
+    return steps
 
 
 def _why_collapse(run: _Run, member: int, ev: pd.DataFrame, ds: Any, date: Any) -> str:
@@ -543,9 +598,7 @@ def build_report(store: Store, run_id: int) -> str:
     other = ""
     for mech, g in pd.Series(rest, dtype=object).groupby(
             [run.inds.loc[n, "mechanism"] for n in rest], sort=True):
-        coded = [n for n in g if run.inds.loc[n, "unit"] == "code" and run.dim(n) is None]
-        other += fan_charts(run, [n for n in g if n not in coded], f"{mech}")
-        other += "".join(code_shares(run, n) for n in coded)
+        other += _charts(run, list(g), f"{mech}")
     secs.append(("other", "Other indicators", other, "Every other stored indicator, by "
                  "mechanism."))
     member = stats.representative_member(store, run_id)

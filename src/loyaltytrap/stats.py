@@ -46,7 +46,7 @@ def bands(store: Store, run_id: int, name: str,
     """Per day (and coordinate of an extra dimension): p10 / p50 / p90, mean and member
     count of indicator ``name`` across members (SQL)."""
     table, dim = _table(store, run_id, name)
-    col = _q(name)
+    col = f"{_q(name)}::DOUBLE"
     qs = ", ".join(f"quantile_cont({col}, {q}) AS p{round(q * 100)}" for q in quantiles)
     by = "day" + (f", {_q(dim)}" if dim else "")
     df = store.con.execute(
@@ -60,7 +60,7 @@ def bands(store: Store, run_id: int, name: str,
 
 
 def _member_sql(name: str, how: str, table: str = "daily") -> str:
-    col = _q(name)
+    col = f"{_q(name)}::DOUBLE"
     if how == "mean":
         return (f"SELECT member, avg({col}) AS v FROM {_q(table)} WHERE run_id = $run "
                 "GROUP BY member")
@@ -113,6 +113,8 @@ def member_summaries(ds: xr.Dataset, names: tuple[str, ...]) -> dict[str, np.nda
     for n in names:
         ind = BY_NAME.get(n)
         da = ds[n]
+        if da.ndim != 2:  # one number per member: indicators over an extra dim are left out
+            continue
         out[n] = (da.mean("day", skipna=True) if getattr(ind, "summary", "final") == "mean"
                   else da.isel(day=-1)).values.astype(float)
     return out
@@ -163,7 +165,7 @@ def collapses(store: Store, run_id: int) -> pd.DataFrame | None:
     if df["cause"].isna().any() and has_indicator(store, run_id, "collapse_cause"):
         names = cause_names(store, run_id)
         codes = store.con.execute(
-            "SELECT member, max(collapse_cause) AS code FROM daily WHERE run_id = ? "
+            "SELECT member, max(collapse_cause)::DOUBLE AS code FROM daily WHERE run_id = ? "
             "GROUP BY member", [run_id]).df()
         df = df.merge(codes, on="member", how="left")
         fill = df["code"].map(lambda c: names.get(int(c), f"cause {int(c)}")

@@ -200,3 +200,26 @@ def test_survival_and_causes(small: Scenario, tmp_path: Path) -> None:
         assert c.loc[fell, "cause"].notna().all()
         causes = stats.cause_distribution(st, rid)
         assert causes["count"].sum() == fell.sum()
+
+
+def test_large_runs_use_approximate_bands(small: Scenario, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above EXACT_ROWS the per-day bands come from t-digests, close to the exact ones."""
+    with Store(tmp_path / "a.duckdb") as st:
+        rid = st.record(small, members=20, seed=0, days=DAYS)
+        exact = stats.bands(st, rid, "fear_mean")
+        monkeypatch.setattr(stats, "EXACT_ROWS", 1)
+        approx = stats.bands(st, rid, "fear_mean")
+        np.testing.assert_allclose(approx["p50"], exact["p50"], atol=0.02)
+
+
+def test_process_pool_gives_the_same_run(small: Scenario, tmp_path: Path) -> None:
+    """Batches run by a process pool store the same numbers as the in-process loop."""
+    from loyaltytrap.store import pool_batches
+
+    with Store(tmp_path / "p.duckdb") as st:
+        a = st.record(small, members=4, seed=2, days=10, batch=2)
+        b = st.record(small, members=4, seed=2, days=10, batch=2,
+                      batches=pool_batches(small, 4, 2, 10, batch=2, workers=2))
+        xr.testing.assert_equal(st.load(a), st.load(b).assign_attrs(st.load(a).attrs))
+        pd.testing.assert_frame_equal(st.events(a), st.events(b))

@@ -213,7 +213,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         t.add_column("value")
         for k in ("scenario", "scenario_hash", "scenario_path", "overrides", "seed", "members",
                   "days", "start_date", "code_version", "started_at", "finished_at", "status"):
-            t.add_row(k, str(meta[k]))
+            v = meta[k]
+            t.add_row(k, str(v.date() if k == "start_date" and hasattr(v, "date") else v))
         console.print(t)
         console.print(summary_table("p10 / p50 / p90 across members", summary(st, run_id)))
         surv = survival(st, run_id)

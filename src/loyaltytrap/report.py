@@ -125,15 +125,17 @@ class _Run:
         return None if pd.isna(d) else str(d)
 
     def bands(self, names: Iterable[str]) -> dict[str, pd.DataFrame]:
-        """p10/p50/p90 per day; one SQL scan for all the scalar indicators asked at once."""
+        """p10/p50/p90 per day; one SQL scan for as many scalar indicators as fit at once."""
         names = [n for n in names if self.has(n)]
         scalar = [n for n in names if self.dim(n) is None and n not in self._bands]
-        if scalar:
-            sel = ", ".join(f"quantile_cont({_q(n)}::DOUBLE, [0.1, 0.5, 0.9]) AS {_q(n)}"
-                            for n in scalar)
+        rows = int(self.meta["members"]) * int(self.meta["days"])
+        per_scan = max(1, stats.EXACT_ROWS // max(rows, 1))  # columns whose values fit at once
+        for k in range(0, len(scalar), per_scan):
+            chunk = scalar[k:k + per_scan]
+            sel = ", ".join(_band_sql(n, rows) for n in chunk)
             df = self.store.con.execute(f"SELECT day, {sel} FROM daily WHERE run_id = ? "
                                         "GROUP BY day ORDER BY day", [self.id]).df()
-            for n in scalar:
+            for n in chunk:
                 q = np.array([[np.nan] * 3 if _missing(v) else
                               [np.nan if _missing(x) else x for x in v] for v in df[n]],
                              dtype=float).reshape(-1, 3)
@@ -143,6 +145,15 @@ class _Run:
             if n not in self._bands:
                 self._bands[n] = stats.bands(self.store, self.id, n)
         return {n: self._bands[n] for n in names}
+
+
+def _band_sql(name: str, rows: int) -> str:
+    """[p10, p50, p90] of a column per group (t-digest quantiles on a very large run)."""
+    col = f"{_q(name)}::DOUBLE"
+    if rows <= stats.EXACT_ROWS:
+        return f"quantile_cont({col}, [0.1, 0.5, 0.9]) AS {_q(name)}"
+    qs = ", ".join(stats.quantile_sql(col, q, rows) for q in (0.1, 0.5, 0.9))
+    return f"[{qs}] AS {_q(name)}"
 
 
 def _missing(v: Any) -> bool:

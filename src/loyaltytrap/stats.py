@@ -2,7 +2,10 @@
 
 Percentile bands and per-member summaries are SQL aggregates over the run's rows
 (``quantile_cont`` is NumPy's default linear interpolation), so a 10,000-member run is never
-loaded whole. Survival is read off the ``collapsed`` indicator when the model has one.
+loaded whole. An exact quantile holds every value of its group in memory, so per-day bands
+over more than ``EXACT_ROWS`` rows use DuckDB's ``approx_quantile`` (a t-digest of fixed size
+per group: within a fraction of a percentile, plenty for a fan chart). Survival is read off
+the ``collapsed`` indicator when the model has one.
 
 Survival interval: every member runs to the same horizon, so no member is censored before it
 and the Kaplan-Meier estimate reduces to the share of members still standing; its 95% interval
@@ -24,6 +27,20 @@ from .store import Store, StoreError, _q
 Z95 = 1.959963984540054
 QUANTILES = (0.1, 0.5, 0.9)
 DAYS_PER_MONTH = 365.25 / 12
+EXACT_ROWS = 20_000_000  # values held at once by exact per-day quantiles (~160 MB)
+
+
+def quantile_sql(col: str, q: float, rows: int) -> str:
+    """Exact linear quantile, or a t-digest one when ``rows`` values would be held at once."""
+    fn = "quantile_cont" if rows <= EXACT_ROWS else "approx_quantile"
+    return f"{fn}({col}, {q})"
+
+
+def _rows(store: Store, run_id: int, dim: str | None) -> int:
+    """Rows of a run in the table of ``dim`` (members x days x coordinates)."""
+    meta = store.run(run_id)
+    c = len(store.coords(run_id, dim)) if dim else 1
+    return int(meta["members"]) * int(meta["days"]) * max(c, 1)
 
 
 def has_indicator(store: Store, run_id: int, name: str) -> bool:
@@ -47,7 +64,8 @@ def bands(store: Store, run_id: int, name: str,
     count of indicator ``name`` across members (SQL)."""
     table, dim = _table(store, run_id, name)
     col = f"{_q(name)}::DOUBLE"
-    qs = ", ".join(f"quantile_cont({col}, {q}) AS p{round(q * 100)}" for q in quantiles)
+    rows = _rows(store, run_id, dim)
+    qs = ", ".join(f"{quantile_sql(col, q, rows)} AS p{round(q * 100)}" for q in quantiles)
     by = "day" + (f", {_q(dim)}" if dim else "")
     df = store.con.execute(
         f"SELECT {by}, {qs}, avg({col}) AS mean, count({col}) AS n FROM {_q(table)} "

@@ -3,6 +3,9 @@ statistics of all three agree within statistical intervals (no speed assertions 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from benchmarks import check_mesa_equivalence, kernel, reference_kernel
@@ -48,3 +51,16 @@ def test_engine_mesa_and_reference_agree_in_distribution() -> None:
                                                seed=0, z=4.0)
     failed = [f"[{c.setting}] " + r.line(c.a, c.b) for c in checks for r in c.rows if not r.ok]
     assert not failed, "\n".join(failed)
+
+
+def test_run_writes_results(tmp_path: Path) -> None:
+    pytest.importorskip("mesa")
+    pytest.importorskip("psutil")
+    from benchmarks import run
+
+    code = run.main(["--quick", "--skip", "single,batch,ensemble", "--out", str(tmp_path)])
+    assert code == 0
+    r = json.loads((tmp_path / "latest.json").read_text())
+    assert {"bandwidth", "kernel", "mesa", "targets"} <= set(r)
+    assert r["kernel"]["officer_steps"] == 4 * r["kernel"]["officers"] * 30
+    assert len(list(tmp_path.glob("*.json"))) == 2

@@ -36,7 +36,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -69,16 +70,25 @@ console = Console()
 # --- measuring helpers ------------------------------------------------------------------------
 
 class PeakRSS:
-    """Peak resident memory of this process while a block runs, sampled every 20 ms."""
+    """Peak resident memory of this process (and its workers) while a block runs, sampled
+    every 20 ms."""
 
     def __init__(self) -> None:
         self.proc = psutil.Process()
         self.peak = 0
         self._stop = threading.Event()
 
+    def _rss(self) -> int:
+        """Resident memory of this process and its worker processes."""
+        total = self.proc.memory_info().rss
+        for child in self.proc.children(recursive=True):
+            with suppress(psutil.Error):  # a worker may exit meanwhile
+                total += child.memory_info().rss
+        return total
+
     def _sample(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
+            self.peak = max(self.peak, self._rss())
             self._stop.wait(0.02)
 
     @contextmanager
@@ -216,17 +226,26 @@ def measure_batch_sweep(sizes: list[int], days: int, seed: int, bar: Progress) -
     return {"days": days, "rows": rows}
 
 
-def measure_ensemble(members: int, batch: int, seed: int, bar: Progress) -> dict[str, Any]:
+def measure_ensemble(
+    members: int, batch: int, seed: int, bar: Progress, workers: int = 1
+) -> dict[str, Any]:
     """Wall time and peak memory of a default ensemble, collected in memory as ``simulate``
-    does (``iter_batches`` drives it so that progress shows)."""
+    does (``iter_batches`` drives it so that progress shows; with ``workers`` > 1 the
+    process pool of :func:`loyaltytrap.store.pool_batches`)."""
     sc = load_scenario(SCENARIO)
     days = sc.meta.horizon_days
+    if workers > 1:
+        from loyaltytrap.store import pool_batches
+
+        batch = min(batch, -(-members // workers))  # at least one batch per worker
+        batches = partial(pool_batches, sc, members, seed, days, batch, workers)
+    else:
+        batches = partial(iter_batches, sc, members, seed, days, batch)
     task = bar.add_task(f"default ensemble, {members} members", total=members * days)
     watch = PeakRSS()
     with watch.watch():
         t0 = time.perf_counter()
-        parts = list(iter_batches(sc, members, seed, days, batch,
-                                  progress=lambda k: bar.advance(task, k)))
+        parts = list(batches(progress=lambda k: bar.advance(task, k)))
         import xarray as xr  # concatenation as simulate does it
 
         if len(parts) > 1:
@@ -234,7 +253,7 @@ def measure_ensemble(members: int, batch: int, seed: int, bar: Progress) -> dict
         t = time.perf_counter() - t0
     bar.remove_task(task)
     return {
-        "members": members, "days": days, "batch": batch, "seconds": t,
+        "members": members, "days": days, "batch": batch, "workers": workers, "seconds": t,
         "seconds_per_member": t / members,
         "ensemble_1000_s": t * 1000 / members,
         "extrapolated": members < 1000,
@@ -363,7 +382,8 @@ def print_report(r: dict[str, Any]) -> None:
                 f"{b['ms_per_member_day']:.3f} ms/member-day")
     if "ensemble" in r:
         e = r["ensemble"]
-        row(f"default ensemble, {e['members']} members", f"{e['seconds']:.1f} s")
+        row(f"default ensemble, {e['members']} members, batch {e['batch']}, "
+            f"{e.get('workers', 1)} worker(s)", f"{e['seconds']:.1f} s")
         row("  1,000 members" + (" (extrapolated)" if e["extrapolated"] else ""),
             f"{e['ensemble_1000_s']:.0f} s", "ensemble_1000_s")
         row("  peak memory (RSS)", f"{e['peak_rss_mib']:.0f} MiB")
@@ -396,6 +416,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="default-ensemble members (the 1,000-member time is extrapolated "
                          "below 1,000)")
     ap.add_argument("--batch", type=int, default=256, help="ensemble batch size (simulate's)")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="processes for the ensemble (loyaltytrap.store.pool_batches)")
     ap.add_argument("--kernel-members", type=int, default=64)
     ap.add_argument("--kernel-days", type=int, default=365)
     ap.add_argument("--mesa-members", type=int, default=1)
@@ -426,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         ("kernel", lambda bar: measure_kernel(a.kernel_members, a.kernel_days, a.seed, bar)),
         ("batch", lambda bar: measure_batch_sweep(
             [int(x) for x in a.batch_sizes.split(",")], a.batch_days, a.seed, bar)),
-        ("ensemble", lambda bar: measure_ensemble(a.members, a.batch, a.seed, bar)),
+        ("ensemble", lambda bar: measure_ensemble(a.members, a.batch, a.seed, bar, a.workers)),
         ("mesa", lambda bar: measure_mesa(a.mesa_members, a.mesa_days or a.kernel_days,
                                           a.seed, bar)),
     ]

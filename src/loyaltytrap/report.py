@@ -71,6 +71,12 @@ def _layout(fig: Any) -> None:
                         wspace=0.3, hspace=0.75 if h > 3 else 0.5)
 
 
+def _suptitle(fig: Any, text: str) -> None:
+    """A figure title 0.1 inch from the top, above the first row's titles."""
+    fig.suptitle(text, x=0.01, y=1 - 0.1 / fig.get_size_inches()[1], ha="left", va="top",
+                 fontsize=10)
+
+
 def _grid(n: int, ncols: int = 3, h: float = 2.3) -> tuple[Any, list[Any]]:
     plt = _plt()
     ncols = max(1, min(ncols, n))
@@ -182,7 +188,7 @@ def fan_charts(run: _Run, names: list[str], title: str, ncols: int = 3) -> str:
             ax.legend(fontsize=6, title=f"median by {dim}", title_fontsize=6)
             _dates(ax)
         _title(ax, n, run.inds.loc[n])
-    fig.suptitle(title, x=0.01, ha="left", fontsize=10)
+    _suptitle(fig, title)
     _layout(fig)
     return _img(fig, title)
 
@@ -293,7 +299,7 @@ def true_vs_perceived(run: _Run) -> tuple[str, set[str]]:
                 _fan(ax, bs[p][bs[p][dim] == c], run.start, COLOURS[0], "perceived")
                 ax.set_title(f"{dim} {c}", loc="left")
                 ax.legend(fontsize=6)
-            fig.suptitle(f"{t} beside {p} by {dim}", x=0.01, ha="left", fontsize=10)
+            _suptitle(fig, f"{t} beside {p} by {dim}")
             _layout(fig)
             parts.append(_img(fig, f"{t} beside {p} by {dim}"))
     for n in ("gap_share", "hidden_problems", "surprises_total"):
@@ -591,8 +597,11 @@ def build_report(store: Store, run_id: int) -> str:
                  "the headline indicators across members (p10 / p50 / p90)."))
     headline = [n for n in run.inds.index if bool(run.inds.loc[n, "headline"])]
     used = set(headline)
+    frozen = ("After a member's regime collapses its indicators stay as they were on the day "
+              "of the collapse, so late in a run the bands describe fallen regimes as well as "
+              "standing ones." if run.has("collapsed") else "")
     secs.append(("headline", "Headline indicators", fan_charts(run, headline, "Headline "
-                 "indicators: median and p10-p90 band across members"), ""))
+                 "indicators: median and p10-p90 band across members"), frozen))
     body, u = true_vs_perceived(run)
     used |= u
     secs.append(("picture", "The truth beside the leader's picture", body,

@@ -106,6 +106,14 @@ class PeakRSS:
             self.peak = max(self.peak, self.proc.memory_info().rss)
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and its finished workers. On a shared machine
+    it is steadier than wall time: compare ``part_cpu_s`` with ``part_wall_s``."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def mib(n_bytes: float) -> float:
     """Bytes in MiB."""
     return n_bytes / 2**20
@@ -458,14 +466,16 @@ def main(argv: list[str] | None = None) -> int:
             if name in skip:
                 continue
             bar.update(overall, description=f"benchmark parts: {name}")
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), cpu_seconds()
             try:
                 r[name] = fn(bar)
             except Exception as e:  # report the failure, keep the other parts
                 r.setdefault("errors", {})[name] = f"{type(e).__name__}: {e}"
                 console.log(f"[red]{name} failed[/red]: {type(e).__name__}: {e}")
             else:
-                console.log(f"{name} done in {time.perf_counter() - t0:.1f} s")
+                wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
+                r[name]["part_wall_s"], r[name]["part_cpu_s"] = wall, cpu
+                console.log(f"{name} done in {wall:.1f} s wall, {cpu:.1f} s CPU")
             bar.advance(overall)
     r["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     r["targets"] = verdicts(r)

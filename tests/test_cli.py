@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,24 @@ def test_missing_database_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["runs", "--db", str(tmp_path / "none.duckdb")]) == 2
     assert "no database there" in _err(capsys)
     assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_ctrl_c_during_run(db: Path, monkeypatch: pytest.MonkeyPatch,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C after a stored batch: exit 130, the run is marked interrupted, run 1 intact."""
+    from loyaltytrap import cli
+
+    real = cli.iter_batches
+
+    def interrupted(*args: object, **kw: object) -> Iterator[object]:
+        it = real(*args, **kw)
+        yield next(it)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "iter_batches", interrupted)
+    capsys.readouterr()
+    assert main(["run", *TINY, "--batch", "1", "--db", str(db)]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    with Store(db) as st:
+        runs = st.runs().set_index("run_id")["status"].to_dict()
+        assert runs == {1: "complete", 2: "interrupted"}

@@ -16,6 +16,9 @@ from typing import Any
 import numpy as np
 
 from .events import EventBatch, EventLog
+from .mechanisms.allies import AlliesParams, AlliesState, init_allies, lose_allies
+from .mechanisms.elites import ElitesParams, ElitesState, elite_stress, init_elites, unnerve_elites
+from .mechanisms.front import FrontParams, FrontState, fight, init_front, military_stress
 from .mechanisms.hierarchy import (
     HierarchyParams,
     OfficerState,
@@ -23,7 +26,9 @@ from .mechanisms.hierarchy import (
     build_tree,
     init_officers,
 )
+from .mechanisms.industry import IndustryParams, IndustryState, init_industry, produce
 from .mechanisms.leader import LeaderParams, LeaderState, init_leader, react_to_surprises
+from .mechanisms.money import MoneyParams, MoneyState, allocate, init_money, spend
 from .mechanisms.purges import PurgeParams, PurgeState, init_purges, purge_officers
 from .mechanisms.reporting import (
     ReportingParams,
@@ -31,9 +36,18 @@ from .mechanisms.reporting import (
     init_reports,
     remove_resolved,
     sanitize_reports,
+    timely_share,
 )
-from .mechanisms.signoff import DecisionState, SignoffParams, init_decisions, settle, sign_off
+from .mechanisms.signoff import (
+    DecisionState,
+    SignoffParams,
+    init_decisions,
+    latency_quantile,
+    settle,
+    sign_off,
+)
 from .mechanisms.stability import StabilityParams, StabilityState, assess_stability, init_stability
+from .mechanisms.strikes import StrikesParams, StrikesState, init_strikes, strike_and_repair
 from .mechanisms.world import K, Pressure, WorldParams, baseline_pressure, draw_problems
 from .rng import Streams
 
@@ -48,6 +62,12 @@ class Params:
     purges: PurgeParams
     signoff: SignoffParams
     leader: LeaderParams
+    money: MoneyParams
+    industry: IndustryParams
+    strikes: StrikesParams
+    front: FrontParams
+    elites: ElitesParams
+    allies: AlliesParams
     stability: StabilityParams
     tree: Tree
 
@@ -67,6 +87,12 @@ class State:
     decisions: DecisionState
     purges: PurgeState
     leader: LeaderState
+    money: MoneyState
+    industry: IndustryState
+    strikes: StrikesState
+    front: FrontState
+    elites: ElitesState
+    allies: AlliesState
     stability: StabilityState
     pressure: Pressure
 
@@ -87,19 +113,51 @@ def init_state(params: Params, streams: Streams) -> State:
         decisions=init_decisions(E, tree),
         purges=init_purges(E, tree),
         leader=init_leader(params.leader, E),
+        money=init_money(params.money, E),
+        industry=init_industry(params.industry, E),
+        strikes=init_strikes(params.strikes, E),
+        front=init_front(params.front, E),
+        elites=init_elites(params.elites, E,
+                           streams.uniform("elites", "init", 0, 2 * params.elites.n_elites)),
+        allies=init_allies(params.allies, E),
         stability=init_stability(params.stability, E,
                                  np.broadcast_to(params.leader.threat, (E,))),
         pressure=baseline_pressure(E),
     )
 
 
-def world_pressure(state: State, params: Params) -> Pressure:
-    """What the war asks of the command today. Placeholder world: base rates, plus a front
-    problem for every manoeuvre rerun yesterday (M4)."""
+def world_pressure(
+    state: State, params: Params, front: FrontState, supply_ratio: np.ndarray,
+    risk_aversion: np.ndarray,
+) -> Pressure:
+    """What the war asks of the command today: the front's losses raise front and equipment
+    problems (M8), shortages of shells raise supply problems (M6), yesterday's reruns (M4) are
+    fresh front problems, and scarce money (M5) makes everyone pass decisions up."""
     E = state.members
+    problem = np.ones((E, K))
+    problem[:, 0] = front.problem_pressure[:, 0]
+    problem[:, 1] = 1.0 + params.world.shortage_pressure * np.clip(1.0 - supply_ratio, 0, 1)
+    problem[:, 2] = front.problem_pressure[:, 1]
     extra = np.zeros((E, K))
     extra[:, 0] = state.decisions.reruns / params.tree.n_units
-    return Pressure(problem=np.ones((E, K)), extra=extra, risk_aversion=np.zeros(E))
+    return Pressure(problem=problem, extra=extra, risk_aversion=risk_aversion)
+
+
+def equipment_ok(reports: ReportState, tree: Tree) -> np.ndarray:
+    """Share of units without an unresolved equipment problem ``[E]`` (at most one each)."""
+    return 1.0 - np.clip(reports.unresolved[:, 2] / tree.n_units, 0.0, 1.0)
+
+
+def decision_latency(d: DecisionState) -> np.ndarray:
+    """Mean age of the requests decided on the last day ``[E]`` (NaN if none)."""
+    n = d.owned.sum(axis=1)
+    return np.where(n > 0, d.owned_age / np.maximum(n, 1e-12), np.nan)
+
+
+def gap_share(reports: ReportState) -> np.ndarray:
+    """Share of unresolved problems the leader does not know of ``[E]``."""
+    t = reports.unresolved.sum(axis=1)
+    return (t - reports.known.sum(axis=1)) / np.maximum(t, 1.0)
 
 
 def split_by_domain(total: np.ndarray, unresolved: np.ndarray) -> np.ndarray:
@@ -115,23 +173,54 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     U = tree.n_units
     o = state.officers
 
-    # 1. the war generates problems at the units (placeholder world; M5-M8 set the pressure)
-    pressure = world_pressure(state, params)
+    # 1. M10: allies fall away, and with them the routes around sanctions
+    allies, ev_allies = lose_allies(state.allies, params.allies, t,
+                                    streams.uniform("allies", "draw", t, 6))
+    circumvention = allies.supply_index
+    # 2. M5: yesterday's requests for repairs and parts meet the budget: the war is paid, the
+    #    elites' hoard is lost, risk aversion refuses what might fail, the rest is granted
+    requests = np.stack([state.industry.request_usd_bn.sum(axis=1),
+                         state.strikes.request_usd_bn], axis=1)
+    money, ev_money = spend(state.money, params.money, t, state.front.war_intensity,
+                            requests.sum(axis=1), state.elites.diverted,
+                            streams.uniform("money", "draw", t, 1))
+    granted = allocate(money.granted, requests)
+    # 3. M7: strikes hit plants and machine tools; repairs wait for money, parts and a
+    #    sign-off as slow as the chain's slow decisions (yesterday's 90th percentile)
+    signoff_delay = np.nan_to_num(latency_quantile(state.decisions, 0.9), nan=0.0)
+    strikes, ev_strikes = strike_and_repair(
+        state.strikes, params.strikes, t, signoff_delay, granted[:, 1], circumvention,
+        streams.uniform("strikes", "draw", t, 8),
+    )
+    # 4. M6: the lines make what their scarcest component allows
+    industry, ev_industry = produce(state.industry, params.industry, t, strikes.capacity,
+                                    strikes.tools, circumvention, granted[:, 0],
+                                    streams.uniform("industry", "draw", t, 1))
+    # 5. M8: the front bleeds, as effective as its supplies, equipment, officers, orders and
+    #    picture of the truth allow (the chain of command as it stood yesterday)
+    front, ev_front = fight(
+        state.front, params.front, t, industry.supply_ratio, equipment_ok(state.reports, tree),
+        o.competence.mean(axis=1), decision_latency(state.decisions),
+        timely_share(state.reports), streams.uniform("front", "draw", t, 2),
+    )
+    # 6. the war generates problems at the units
+    pressure = world_pressure(state, params, front, industry.supply_ratio,
+                              money.risk_aversion)
     new, sev = draw_problems(
         params.world, pressure,
         streams.uniform("world", "arrival", t, U), streams.uniform("world", "severity", t, U),
     )
-    # 2. M2: sitreps climb the chain or are buried; buried news surfaces once visible
+    # 7. M2: sitreps climb the chain or are buried; buried news surfaces once visible
     known_before = state.reports.known.sum(axis=1)
     reports = sanitize_reports(state.reports, params.reporting, tree, t, new, sev,
                                o.fear, o.candour, streams.uniform("reporting", "sitrep", t, N))
-    # 3. M4: requests for decisions queue, climb to whoever dares own them, fixes work or not
+    # 8. M4: requests for decisions queue, climb to whoever dares own them, fixes work or not
     front_share = reports.unresolved[:, 0] / np.maximum(reports.unresolved.sum(axis=1), 1e-12)
     u_dec = streams.uniform("signoff", "queue", t, 4 * N).reshape(E, 4, N)
     decisions = sign_off(state.decisions, params.signoff, tree, new.sum(axis=1), front_share,
                          o.fear, o.competence, o.status, pressure.risk_aversion, u_dec,
                          streams.uniform("signoff", "reruns", t, 1))
-    # 4. M11: a sudden close of the gap surprises the leader, who answers by his rule
+    # 9. M11: a sudden close of the gap surprises the leader, who answers by his rule
     leader, ev_leader = react_to_surprises(
         state.leader, params.leader, tree, known_before, reports.surfaced, state.leader.threat,
         streams.uniform("leader", "response", t, 1),
@@ -140,37 +229,40 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     fixed = decisions.fixed + decisions.expired + leader.fix_resolved
     buried_fix = params.reporting.buried_fix_factor if params.reporting.enabled else 1.0
     reports = remove_resolved(reports, split_by_domain(fixed, reports.unresolved), buried_fix)
-    # 5. M3: candour, scapegoats and liabilities are purged; fear spreads and decays
+    # 10. M3: candour, scapegoats and liabilities are purged; fear spreads and decays
     officers, purges, ev_purge = purge_officers(
         state.purges, params.purges, tree, o, t, reports.candid, reports.surfaced,
         leader.target, leader.threat, streams.uniform("purges", "draw", t, N), streams,
     )
-    # 6. M12: the loops meet; the regime holds or falls, and the leader's threat follows
+    # 11. M9: strikes inside the borders, the shrinking cushion and the leader's surprises
+    #     unnerve the elites; they hoard, withdraw, and may run the banks
+    reserve_fall = 1.0 - money.reserves / np.maximum(money.initial_reserves, 1e-12)
+    elites, ev_elites = unnerve_elites(
+        state.elites, params.elites, t, strikes.strikes_today, np.clip(reserve_fall, 0.0, 1.0),
+        leader.surprise.astype(float), streams.uniform("elites", "draw", t, 1),
+    )
+    # 12. M12: the loops meet; the regime holds or falls, and the leader's threat follows
+    stress = np.stack([military_stress(front), np.clip(reserve_fall, 0.0, 1.0),
+                       elite_stress(elites), 1.0 - timely_share(reports),
+                       officers.fear.mean(axis=1)],
+                      axis=1)
     stability, ev_regime = assess_stability(
-        state.stability, params.stability, t, regime_stress(state, reports, officers),
+        state.stability, params.stability, t, stress,
         streams.uniform("stability", "collapse", t, 1),
     )
     if params.stability.enabled:
         leader = dataclasses.replace(leader, threat=stability.threat)
 
-    events = [*_surfacing_events(reports, tree), *ev_leader, *ev_purge,
-              *_rerun_events(decisions), *ev_regime]
-    new = State(t + 1, officers, reports, decisions, purges, leader, stability, pressure)
+    events = [*ev_allies, *ev_money, *ev_strikes, *ev_industry, *ev_front,
+              *_surfacing_events(reports, tree), *ev_leader, *ev_purge,
+              *_rerun_events(decisions), *ev_elites, *ev_regime]
+    new = State(t + 1, officers, reports, decisions, purges, leader, money, industry, strikes,
+                front, elites, allies, stability, pressure)
     fallen = state.stability.collapsed
     if fallen.any():  # a fallen regime's trajectory ends on its collapse day
         new = freeze_members(fallen, new, state)
         events = [drop_members(b, fallen) for b in events]
     return new, events
-
-
-def regime_stress(state: State, reports: ReportState, officers: OfficerState) -> np.ndarray:
-    """Today's stresses ``[E, 5]`` (military, fiscal, elite, information, command) in [0, 1]."""
-    E = state.members
-    stress = np.zeros((E, 5))
-    t = reports.unresolved.sum(axis=1)
-    stress[:, 3] = (t - reports.known.sum(axis=1)) / np.maximum(t, 1.0)
-    stress[:, 4] = officers.fear.mean(axis=1)
-    return stress
 
 
 def freeze_members(mask: np.ndarray, new: Any, old: Any) -> Any:

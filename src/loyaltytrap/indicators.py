@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .engine import Params, State
-from .mechanisms import stability
+from .mechanisms import allies, elites, front, industry, money, stability, strikes
 from .mechanisms.hierarchy import SERVING, level_mean
+from .mechanisms.reporting import timely_share
 from .mechanisms.signoff import latency_quantile, levels_climbed_mean
 
 
@@ -95,6 +96,10 @@ INDICATORS: tuple[Indicator, ...] = (
               "to the leader by the chain (not counting what surfaced)",
               lambda s, p: _ratio(s.reports.relayed_total, s.reports.arisen_total),
               headline=True),
+    Indicator("timely_share", "share", "M2", "share of the units' news the chain passes to "
+              "the leader in time: product over levels of the share not buried, averaged over "
+              "reporting.picture_window_days",
+              lambda s, p: timely_share(s.reports), headline=True),
     Indicator("report_delay_days", "days", "M2", "mean age of the news reaching the leader "
               "today (relayed or surfaced)", _report_delay, headline=True, summary="mean"),
     Indicator("surfaced_delay_days", "days", "M2", "mean age of the news that surfaced today",
@@ -167,6 +172,12 @@ INDICATORS: tuple[Indicator, ...] = (
               lambda s, p: s.decisions.reruns_total, headline=True),
 )
 
+INDICATORS += from_mechanism("money", "M5", money.indicators())
+INDICATORS += from_mechanism("industry", "M6", industry.indicators())
+INDICATORS += from_mechanism("strikes", "M7", strikes.indicators())
+INDICATORS += from_mechanism("front", "M8", front.indicators())
+INDICATORS += from_mechanism("elites", "M9", elites.indicators())
+INDICATORS += from_mechanism("allies", "M10", allies.indicators())
 INDICATORS += from_mechanism("stability", "M12", stability.indicators())
 
 BY_NAME: dict[str, Indicator] = {i.name: i for i in INDICATORS}

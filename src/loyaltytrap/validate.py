@@ -29,8 +29,10 @@ from .simulate import simulate
 Z = 4.0
 DOC = Path(__file__).resolve().parents[2] / "docs" / "validation.md"
 
-# switch off everything that is not under test
-ISOLATE = ("purges.enabled=false", "leader.enabled=false", "stability.enabled=false")
+# switch off everything that is not under test (the war economy and politics too)
+WAR = ("money.enabled=false", "industry.enabled=false", "strikes.enabled=false",
+       "front.enabled=false", "elites.enabled=false", "allies.enabled=false")
+ISOLATE = ("purges.enabled=false", "leader.enabled=false", "stability.enabled=false", *WAR)
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ def _queues(k: int, p: float, c: float) -> Callable[[], Outcome]:
                    "hierarchy.competence_mean=1", "hierarchy.competence_sd=0",
                    "signoff.escalate_base=1", "signoff.escalate_fear=0",
                    "signoff.escalate_money=0", f"signoff.capacity_per_day={c}",
+                   "signoff.staff_scaling=1",
                    "signoff.expiry_hazard=0", "signoff.rerun_hazard=0",
                    f"world.front_problem_rate={p}", "world.supply_problem_rate=0",
                    "world.equipment_problem_rate=0", "reporting.enabled=false", *ISOLATE],
@@ -135,6 +138,7 @@ def _little(k: int, p: float, c: float) -> Callable[[], Outcome]:
                    "hierarchy.competence_mean=1", "hierarchy.competence_sd=0",
                    "signoff.escalate_base=1", "signoff.escalate_fear=0",
                    "signoff.escalate_money=0", f"signoff.capacity_per_day={c}",
+                   "signoff.staff_scaling=1",
                    "signoff.expiry_hazard=0", "signoff.rerun_hazard=0",
                    f"world.front_problem_rate={p}", "world.supply_problem_rate=0",
                    "world.equipment_problem_rate=0", "reporting.enabled=false", *ISOLATE],
@@ -159,7 +163,7 @@ def _egorov_sonin() -> Outcome:
         ds = _run(["hierarchy.levels=4", "hierarchy.branching=3", f"leader.threat={threat}",
                    "purges.liability_hazard=0.05", "purges.liability_max_level=3",
                    "purges.candour_purge_prob=0", "purges.scapegoat_purge_prob=0",
-                   "leader.response_scapegoat=0", "stability.enabled=false"],
+                   "leader.response_scapegoat=0", "stability.enabled=false", *WAR],
                   members=30, days=730)
         finals.append(ds["competence_mean"].isel(day=-1).values)
     diff = finals[0] - finals[1]  # low threat minus high threat: should be > 0
@@ -178,7 +182,7 @@ def _survival() -> Outcome:
                "stability.weight_fiscal=0", "stability.weight_elite=0",
                "stability.weight_information=0", "stability.weight_command=1",
                f"stability.base_hazard={h0}", f"stability.stress_sensitivity={k}",
-               "stability.collapse_threshold=0", "world.enabled=false"],
+               "stability.collapse_threshold=0", "world.enabled=false", *WAR],
               members=1000, days=days)
     alive = 1.0 - ds["collapsed"].isel(day=-1).values
     expected = math.exp(-h0 * math.exp(k * fear) * days)

@@ -11,7 +11,7 @@ from loyaltytrap.simulate import simulate
 def test_no_punishment_no_noise_perceived_equals_true(small: Scenario) -> None:
     # nobody afraid, nobody punished, reports relayed the same day: the leader sees the truth
     sc = small.with_overrides(["purges.enabled=false", "hierarchy.initial_fear=0",
-                               "reporting.hop_delay_days=0"])
+                               "reporting.hop_delay_days=0", "stability.enabled=false"])
     ds = simulate(sc, members=3, seed=4, days=400).dataset
     assert float(ds["true_total"].max()) >= 3
     np.testing.assert_allclose(ds["perceived_problems"], ds["true_problems"], atol=1e-9)
@@ -21,7 +21,8 @@ def test_no_punishment_no_noise_perceived_equals_true(small: Scenario) -> None:
 def test_no_punishment_with_hop_delay_lags_the_truth(small: Scenario) -> None:
     # with a day per level nothing is buried, but the leader hears of each problem three days
     # (three hops above the units) after it arose
-    sc = small.with_overrides(["purges.enabled=false", "hierarchy.initial_fear=0"])
+    sc = small.with_overrides(["purges.enabled=false", "hierarchy.initial_fear=0",
+                               "stability.enabled=false"])
     ds = simulate(sc, members=3, seed=4, days=300).dataset
     assert float(ds["suppressed_share"].fillna(0).max()) == 0
     delay = ds["report_delay_days"].values
@@ -35,6 +36,7 @@ def test_fixed_pass_through_gives_q_to_the_power_levels(small: Scenario) -> None
             f"hierarchy.levels={levels}", "reporting.mode=fixed",
             f"reporting.fixed_pass_through={q}", "reporting.hop_delay_days=0",
             "reporting.visibility_threshold=1e9", "purges.enabled=false",
+            "stability.enabled=false",
             "world.front_problem_rate=0.1", "world.supply_problem_rate=0.1",
             "world.equipment_problem_rate=0.1",
         ])
@@ -50,7 +52,8 @@ def test_fixed_pass_through_gives_q_to_the_power_levels(small: Scenario) -> None
 def test_raising_the_candour_penalty_raises_suppression_and_delay(small: Scenario) -> None:
     def run(prob: float):
         sc = small.with_overrides([f"purges.candour_purge_prob={prob}",
-                                   "purges.candour_exposure_decay=0.6"])
+                                   "purges.candour_exposure_decay=0.6",
+                                   "stability.enabled=false"])
         return simulate(sc, members=16, seed=5, days=500).dataset
 
     lo, hi = run(0.0), run(0.05)

@@ -7,8 +7,9 @@ the unit interval, so an officer is purged at most once a day):
   ``candour_purge_prob * candour_exposure_decay**level`` (Popov, jailed after reporting
   artillery shortages): the nearer the top the messenger, the more exposed;
 - scapegoat: an officer whose buried news surfaced today is purged with
-  ``scapegoat_purge_prob``; the commander the leader blames for a surprise (M11) always is
-  (the security apparatus hunting scapegoats in the defence sector);
+  ``scapegoat_purge_prob * scapegoat_exposure_decay**level`` (a failure exposed at a higher
+  command draws more attention); the commander the leader blames for a surprise (M11) always
+  is (the security apparatus hunting scapegoats in the defence sector);
 - political liability: an effective commander (competence above ``liability_competence``, at
   level ``liability_max_level`` or above) is removed at ``liability_hazard * threat`` per day
   (Surovikin).
@@ -61,6 +62,10 @@ class PurgeParams(Common):
     scapegoat_purge_prob: np.ndarray = param("probability per surfaced command", 0, 1,
                                              doc="chance the officer whose buried news "
                                                  "surfaced is purged")
+    scapegoat_exposure_decay: np.ndarray = param("factor per level", 0, 1,
+                                                 doc="how much less exposed a command one "
+                                                     "level further down is to a scapegoat "
+                                                     "hunt")
     liability_hazard: np.ndarray = param("probability per day at full threat", 0, 0.1,
                                          doc="removal of effective senior commanders")
     liability_competence: np.ndarray = param("share (0-1)", 0, 1,
@@ -128,7 +133,8 @@ def purge_probabilities(
     lv = tree.level_of()[None, :]
     exposure = col(p.candour_exposure_decay) ** lv
     pc = np.where(candid & serving, col(p.candour_purge_prob) * exposure, 0.0)
-    ps = np.where((surfaced > 0) & serving, col(p.scapegoat_purge_prob), 0.0)
+    ps = np.where((surfaced > 0) & serving,
+                  col(p.scapegoat_purge_prob) * col(p.scapegoat_exposure_decay) ** lv, 0.0)
     eligible = serving & (lv <= p.liability_max_level)
     eligible &= o.competence > col(p.liability_competence)
     pl = np.where(eligible, col(p.liability_hazard) * col(threat), 0.0)

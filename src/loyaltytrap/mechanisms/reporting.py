@@ -49,6 +49,9 @@ class ReportingParams(Common):
                                                  "longer be hidden")
     severity_growth: np.ndarray = param("share per day", 0, 0.5,
                                         doc="daily growth of the severity of buried problems")
+    picture_window_days: np.ndarray = param("days", 1, 365,
+                                            doc="window over which the timely share of news "
+                                                "reaching the leader is averaged")
     buried_fix_factor: np.ndarray = param("relative chance", 0, 1,
                                           doc="how likely a fix lands on a problem whose news "
                                               "was buried, relative to any other problem")
@@ -72,6 +75,9 @@ class ReportState:
     to_top, to_top_age: ``[E]`` news relayed to the leader by level 0 today and its day-sum
     surfaced_age: ``[E, N]`` day-sum of the news that surfaced at each command today
     arisen_total, relayed_total: ``[E]`` cumulative new problems and news relayed to the top
+    pass_ema: ``[E]`` the chain's pass-through, prod over levels of (1 - share buried there)
+        today, averaged exponentially over ``picture_window_days``: the share of the units'
+        news that would reach the leader in time (Williamson's control loss, measured)
     """
 
     inbox: np.ndarray
@@ -94,6 +100,7 @@ class ReportState:
     surfaced_age: np.ndarray
     arisen_total: np.ndarray
     relayed_total: np.ndarray
+    pass_ema: np.ndarray
 
 
 def init_reports(E: int, tree: Tree, hop_delay: int) -> ReportState:
@@ -107,7 +114,7 @@ def init_reports(E: int, tree: Tree, hop_delay: int) -> ReportState:
         known=z((E, K)), unresolved=z((E, K)),
         received=z((E, L)), scrubbed=z((E, L)), candid=np.zeros((E, N), bool),
         surfaced=z((E, N)), to_top=z(E), to_top_age=z(E), surfaced_age=z((E, N)),
-        arisen_total=z(E), relayed_total=z(E),
+        arisen_total=z(E), relayed_total=z(E), pass_ema=np.ones(E),
     )
 
 
@@ -196,6 +203,9 @@ def sanitize_reports(
             inflight_sev[:, slot, up] += up_sev
             inflight_age[:, slot, up] += up_age
 
+    # today's pass-through of the whole chain (levels that saw no news pass everything)
+    pass_through = np.prod(1.0 - scrubbed / np.maximum(received, 1e-12), axis=1)
+
     # the smoke is visible: a command's hidden stock above the threshold surfaces entirely
     visible = hidden_sev >= col(p.visibility_threshold)
     surfaced = np.where(visible, hidden.sum(axis=1), 0.0)
@@ -214,7 +224,15 @@ def sanitize_reports(
         to_top=to_top.sum(axis=1), to_top_age=to_top_age, surfaced_age=surfaced_age,
         arisen_total=s.arisen_total + new.sum(axis=(1, 2)),
         relayed_total=s.relayed_total + to_top.sum(axis=1),
+        pass_ema=s.pass_ema + (pass_through - s.pass_ema) / p.picture_window_days,
     )
+
+
+def timely_share(s: ReportState) -> np.ndarray:
+    """Share of the units' news the chain passes to the leader in time, ``[E]``: the product
+    over levels of the share not buried there, averaged over ``picture_window_days``. How
+    true a picture the leader has to decide on (1 with nothing buried)."""
+    return np.clip(s.pass_ema, 0.0, 1.0)
 
 
 def remove_resolved(
@@ -255,4 +273,5 @@ def remove_resolved(
         received=s.received, scrubbed=s.scrubbed, candid=s.candid, surfaced=s.surfaced,
         to_top=s.to_top, to_top_age=s.to_top_age, surfaced_age=s.surfaced_age,
         arisen_total=s.arisen_total, relayed_total=s.relayed_total,
+        pass_ema=s.pass_ema,
     )

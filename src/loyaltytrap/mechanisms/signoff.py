@@ -2,9 +2,11 @@
 
 Every problem needs a decision (a fix, a repair, an order). Requests start at the unit and
 wait in the queue of the officer holding them. Each day an officer works through up to
-``capacity_per_day`` requests (randomised rounding of the capacity; a vacant post works at
-``vacancy_capacity`` of it). For the requests it takes up, it either owns the decision or
-passes it up to its superior to spread the blame:
+``capacity_per_day * staff_scaling**(L - 1 - level)`` requests (a unit commander settles
+``capacity_per_day``; each echelon up has a staff ``staff_scaling`` times larger; randomised
+rounding of the capacity; a vacant post works at ``vacancy_capacity`` of it). For the
+requests it takes up, it either owns the decision or passes it up to its superior to spread
+the blame:
 
     p_escalate_i = clip(escalate_base + escalate_fear * fear_i
                         + escalate_money * risk_aversion, 0, 1)        (level 0 always owns)
@@ -38,6 +40,8 @@ class SignoffParams(Common):
 
     capacity_per_day: np.ndarray = param("decisions per officer per day", 0, 100,
                                          doc="requests an officer can take up in a day")
+    staff_scaling: np.ndarray = param("factor per level", 1, 4,
+                                      doc="how much more a headquarters one level up settles")
     vacancy_capacity: np.ndarray = param("share (0-1)", 0, 1,
                                          doc="capacity of an acting deputy in a vacant post")
     escalate_base: np.ndarray = param("probability", 0, 1,
@@ -140,7 +144,9 @@ def sign_off(
     age = s.queue_age + s.queue  # everyone waiting ages a day
     queue[:, tree.units] += new_requests
 
-    cap = col(p.capacity_per_day) * np.where(status == SERVING, 1.0, col(p.vacancy_capacity))
+    above = (tree.levels - 1 - tree.level_of())[None, :]
+    cap = col(p.capacity_per_day) * col(p.staff_scaling) ** above
+    cap = cap * np.where(status == SERVING, 1.0, col(p.vacancy_capacity))
     taken = np.minimum(queue, stochastic_round(cap, u[:, 0]))
     mean_age = np.where(queue > 0, age / np.maximum(queue, 1e-12), 0.0)
     taken_age = taken * mean_age

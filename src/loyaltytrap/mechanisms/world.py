@@ -31,6 +31,9 @@ class WorldParams(Common):
                                                doc="broken or damaged equipment")
     severity_mean: np.ndarray = param("severity units", 0.01, 100,
                                       doc="mean severity of a new problem (exponential)")
+    shortage_pressure: np.ndarray = param("multiplier per unit of shortfall", 0, 20,
+                                          doc="added supply-problem rate per unit of shell "
+                                              "shortfall (1 - supply ratio)")
 
 
 @dataclass(frozen=True)

@@ -303,6 +303,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         a = _run_or_scenario(st, args.a, args)
         b = _run_or_scenario(st, args.b, args)
         ma, mb = st.run(a), st.run(b)
+        for key in ("days", "start_date", "code_version"):
+            if ma[key] != mb[key]:
+                err_console.print(f"[yellow]note:[/] A and B differ in {key} ({ma[key]} vs "
+                                  f"{mb[key]}): compare with care", highlight=False)
         df = compare(st, a, b)
         t = Table(title=f"A = run {a} ({ma['scenario']}, {ma['members']} members) vs B = run {b} "
                   f"({mb['scenario']}, {mb['members']} members): p10 / p50 / p90 across members;"

@@ -43,6 +43,7 @@ from .mechanisms.signoff import (
     SignoffParams,
     init_decisions,
     latency_quantile,
+    levels_climbed_mean,
     settle,
     sign_off,
 )
@@ -255,7 +256,8 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
 
     events = [*ev_allies, *ev_money, *ev_strikes, *ev_industry, *ev_front,
               *_surfacing_events(reports, tree), *ev_leader, *ev_purge,
-              *_rerun_events(decisions), *ev_elites, *ev_regime]
+              *_rerun_events(decisions, pressure.risk_aversion, officers.fear.mean(axis=1), tree),
+              *ev_elites, *ev_regime]
     new = State(t + 1, officers, reports, decisions, purges, leader, money, industry, strikes,
                 front, elites, allies, stability, pressure)
     fallen = state.stability.collapsed
@@ -295,10 +297,17 @@ def _surfacing_events(reports: ReportState, tree: Tree) -> list[EventBatch]:
                        value=reports.surfaced[m, n], value2=mean_age)]
 
 
-def _rerun_events(d: DecisionState) -> list[EventBatch]:
+def _rerun_events(
+    d: DecisionState, risk_aversion: np.ndarray, fear: np.ndarray, tree: Tree
+) -> list[EventBatch]:
     m = np.flatnonzero(d.reruns > 0)
+    if not len(m):
+        return []
     wait = d.queue_age.sum(axis=1) / np.maximum(d.queue.sum(axis=1), 1e-12)
-    return [EventBatch("reruns", m, value=d.reruns[m], value2=wait[m])] if len(m) else []
+    climbed = np.nan_to_num(levels_climbed_mean(d, tree))
+    label = np.array([f"risk aversion {risk_aversion[i]:.2f}, fear {fear[i]:.2f}, decisions "
+                      f"climbing {climbed[i]:.1f} levels" for i in m], dtype=object)
+    return [EventBatch("reruns", m, value=d.reruns[m], value2=wait[m], label=label)]
 
 
 Recorder = Callable[[State, Params], None]

@@ -25,8 +25,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                     "{value:.2f}, replaced by one of competence {value2:.2f}"),
     "fear_spread": ("M3", "purges at level {level} raise fear there to {value:.2f} "
                           "(from {value2:.2f})"),
-    "reruns": ("M4", "{value:.0f} failed manoeuvres rerun while waiting {value2:.1f} days on "
-                     "average for orders"),
+    "reruns": ("M4", "{value:.0f} failed manoeuvres rerun while orders waited {value2:.1f} "
+                     "days on average ({label})"),
 }
 
 

@@ -106,6 +106,33 @@ def test_switching_off_shows_in_the_indicators(small: Scenario) -> None:
     assert float(run("reporting.enabled=false")["suppressed_share"].fillna(0).max()) == 0
     assert float(run("signoff.enabled=false")["levels_climbed"].fillna(0).max()) == 0
     assert float(run("leader.enabled=false")["surprises_total"].isel(day=-1).sum()) == 0
+    money_off = run("money.enabled=false")
+    assert float(money_off["reserves_usd_bn"].std("day").max()) < 1e-9
+    assert float(money_off["risk_aversion"].max()) == 0
+    assert float(run("industry.enabled=false")["supply_ratio"].min()) == 1
+    assert float(run("strikes.enabled=false")["strikes_total"].max()) == 0
+    assert float(run("front.enabled=false")["own_losses"].max()) == 0
+    assert float(run("elites.enabled=false")["hoarding_diverted"].max()) == 0
+    assert float(run("allies.enabled=false")["allies_lost"].max()) == 0
+    assert float(run("stability.enabled=false")["collapsed"].max()) == 0
     flat = run("hierarchy.enabled=false")
     assert flat.sizes["level"] == 1
     assert float(run("world.enabled=false")["true_total"].max()) == 0
+
+
+def test_stocks_change_only_through_their_flows(small: Scenario) -> None:
+    """Through the full coupled engine: reserves move only by revenue, spending and what the
+    elites divert; plant capacity only by damage and repair; the officer count never moves."""
+    ds = simulate(small.with_overrides(["stability.enabled=false"]), members=3, seed=6,
+                  days=400).dataset
+    r = ds["reserves_usd_bn"].values
+    flow = (ds["revenue_usd_bn"] - ds["spending_usd_bn"] - ds["diverted_usd_bn"]).values
+    np.testing.assert_allclose(np.diff(r, axis=1), flow[:, 1:], atol=1e-9)
+    # standing capacity + capacity awaiting repair is the whole plant
+    cap = ds["plant_capacity"].sum("plant").values
+    np.testing.assert_allclose(cap + ds["repair_backlog"].values, ds.sizes["plant"], atol=1e-9)
+    lost = ds["capacity_lost_total"].values
+    restored = ds["capacity_restored_total"].values
+    np.testing.assert_allclose(ds.sizes["plant"] - cap, lost - restored + (
+        ds.sizes["plant"] - cap[:, :1] - (lost[:, :1] - restored[:, :1])), atol=1e-9)
+    assert (np.diff(lost, axis=1) >= -1e-12).all() and (np.diff(restored, axis=1) >= -1e-12).all()

@@ -28,9 +28,12 @@ def make_params(**kw: object) -> ElitesParams:
         anxiety_decay=0.05, anxiety_per_strike=0.0, anxiety_per_reserve_fall=0.0,
         anxiety_per_surprise=0.0, anxiety_noise_sd=0.0, hoard_max_usd_bn_per_day=0.1,
         elite_deposit_share=0.25, bank_liquidity=0.12, state_backstop=0.1,
+        promised_return=1.1, long_return=1.5, perturbed_threshold=0.0,
     )
+    options = {k: kw.pop(k) for k in ("threshold_draw", "bank_model", "perturbed_agent")
+               if k in kw}
     base.update(kw)
-    return ElitesParams(enabled=True, n_elites=M,
+    return ElitesParams(enabled=True, n_elites=M, **{"perturbed_agent": -1, **options},
                         **{k: np.full(E, float(v)) for k, v in base.items()})
 
 
@@ -187,3 +190,32 @@ def test_indicators_shape(ind: dict) -> None:
     p = make_params()
     s, _ = unnerve_elites(init_elites(p, E), p, 0, zeros(), zeros(), zeros(), u_day())
     assert np.asarray(ind["fn"](s)).shape == (E,)
+
+
+def test_threshold_grid_and_perturbed_agent() -> None:
+    u = np.random.default_rng(0).random((E, 2 * M))
+    grid = init_elites(make_params(threshold_draw="grid"), E, u)
+    assert np.array_equal(grid.threshold, np.broadcast_to(np.arange(M) / M, (E, M)))
+    quant = init_elites(make_params(threshold_draw="quantiles"), E, u)
+    assert np.array_equal(quant.threshold, init_elites(make_params(), E).threshold)
+    pert = init_elites(make_params(threshold_draw="grid", perturbed_agent=1,
+                                   perturbed_threshold=2 / M), E, u)
+    assert np.all(pert.threshold[:, 1] == 2 / M)
+    assert np.array_equal(np.delete(pert.threshold, 1, axis=1), np.delete(grid.threshold, 1, 1))
+    # the default (random, no perturbed agent) is today's draw
+    plain = init_elites(make_params(), E, u)
+    assert np.array_equal(plain.threshold, init_elites(make_params(perturbed_agent=-1), E,
+                                                       u).threshold)
+
+
+@pytest.mark.parametrize("w", [0.1, 0.7, 0.72, 0.73, 0.9])
+def test_diamond_dybvig_run_once_waiting_no_longer_pays(w: float) -> None:
+    r1, R = 1.1, 1.5
+    p = make_params(bank_model="diamond_dybvig", promised_return=r1, long_return=R,
+                    state_backstop=0.0, elite_deposit_share=w, threshold_mean=0.0,
+                    threshold_sd=0.0)
+    s, _ = unnerve_elites(init_elites(p, E), p, 0, zeros(), zeros(), zeros(), u_day())
+    r2 = R * (1 - r1 * w) / (1 - w)
+    assert np.all(s.withdrawal_share == w)
+    assert np.all(s.bank_run == (r2 < r1))
+    assert np.allclose(s.liquidity, 1 / r1)

@@ -183,3 +183,16 @@ def test_imported_components_are_the_declared_ones() -> None:
 
 def test_scenario_fragment_matches_the_parameters() -> None:
     check_fragment("industry", IndustryParams)
+
+
+def test_without_design_allowance_the_series_yield_shows_in_output() -> None:
+    p = params(design_for_yield="none", component_headroom=np.full(E, 1.0))
+    s = init_industry(p, E)
+    rate = s.line_rate
+    assert np.allclose(s.design, rate[:, [0, 0, 0, 1, 1, 1, 2, 2]])
+    s1, _ = step(s, p, 0)
+    d, k = 0.4, 2.0
+    assert np.allclose(s1.output[:, 2], rate[:, 2] * (1 - d) ** k)
+    # the default allows for the starting yield: the nominal rates come out
+    s0, _ = step(init_industry(params(), E), params(), 0)
+    assert np.allclose(s0.output, init_industry(params(), E).line_rate)

@@ -26,6 +26,14 @@ which is where the iteration share <- #{theta_eff <= share} / M stops. With thre
 2/M, ... everyone goes; replace the agent of threshold 1/M by one of 2/M and only the
 instigator goes (Granovetter's riot example).
 
+How the thresholds are set (``threshold_draw``): ``random`` (the default) draws each agent's
+threshold from the member's stream; ``quantiles`` places them deterministically at the normal
+quantiles (i + 0.5) / M (a smooth, noise-free picture of the same distribution, for
+Granovetter's critical spread); ``grid`` sets theta_i = i / M, i = 0..M-1 (his uniform riot;
+``threshold_mean`` and ``threshold_sd`` are then unused). If ``perturbed_agent`` >= 0, that
+agent's threshold is then replaced by ``perturbed_threshold`` (his one-person perturbation);
+-1 leaves every threshold as drawn.
+
 Anxious elites hoard: the war effort loses
 
     diverted = hoard_max_usd_bn_per_day * mean_i(h_i),   h_i = 1 if out, else a_i   [USD bn/day]
@@ -37,8 +45,21 @@ shrinks with the reserves,
     withdrawal_share = elite_deposit_share * share out
     liquidity        = bank_liquidity + state_backstop * (1 - reserve_fall)
 
-and a run happens (once, then the flag stays) when withdrawal_share > liquidity. Disabled:
-nothing changes (anxiety, withdrawals and the run flag stay as they are), nothing is diverted.
+and a run happens (once, then the flag stays) when withdrawal_share > liquidity
+(``bank_model = "liquidity"``, the default).
+
+With ``bank_model = "diamond_dybvig"`` the banks are Diamond and Dybvig's (1983): every deposit
+of 1 was put in a long asset worth 1 if liquidated early and ``long_return`` R if held; an early
+withdrawal is paid the promised ``promised_return`` r1 (R > r1 > 1). With the state's backstop
+the banks hold A = 1 + state_backstop * (1 - reserve_fall) per deposit at the early date; after
+paying a share w of deposits early, what is left earns R and is shared by those who wait:
+
+    r2 = R * (A - r1 w) / (1 - w)          (0 once r1 w >= A)
+    liquidity = A / r1                     (the share of deposits the banks can pay out)
+
+and a run happens when r2 < r1: waiting no longer pays, so the depositors who could wait
+withdraw too (``bank_liquidity`` is unused). Disabled: nothing changes (anxiety, withdrawals and
+the run flag stay as they are), nothing is diverted.
 """
 
 from __future__ import annotations
@@ -49,7 +70,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from ..events import EventBatch, register_templates
-from ..params import Common, col, param
+from ..params import Common, col, option, param
 
 UNIFORMS_PER_DAY = 1  # the daily rumour factor of a member's elite
 INIT_UNIFORMS_PER_ELITE = 2  # threshold and sensitivity of each agent
@@ -96,6 +117,22 @@ class ElitesParams(Common):
                                        doc="deposits the banks can pay out at once")
     state_backstop: np.ndarray = param("share of deposits", 0, 1,
                                        doc="liquidity the state can add with full reserves")
+    promised_return: np.ndarray = param("ratio", 1, 3,
+                                        doc="what an early withdrawal is paid per unit "
+                                            "deposited (Diamond-Dybvig r1)")
+    long_return: np.ndarray = param("ratio", 1, 5,
+                                    doc="what the banks' long asset pays per unit if held "
+                                        "(Diamond-Dybvig R)")
+    perturbed_agent: int = param("agent index", -1, 4999, integer=True, structural=True,
+                                 doc="agent whose threshold is replaced (-1: none)")
+    perturbed_threshold: np.ndarray = param("share (0-1)", 0, 1,
+                                            doc="the replaced agent's threshold")
+    threshold_draw: str = option(("random", "quantiles", "grid"), "random",
+                                 doc="random: drawn from the normal; quantiles: at the normal "
+                                     "quantiles (i + 0.5)/M; grid: i/M (Granovetter's riot)")
+    bank_model: str = option(("liquidity", "diamond_dybvig"), "liquidity",
+                             doc="liquidity: a run when withdrawals exceed liquidity; "
+                                 "diamond_dybvig: a run when waiting no longer pays")
 
 
 @dataclass(frozen=True)
@@ -146,12 +183,18 @@ def init_elites(p: ElitesParams, E: int, u: np.ndarray | None = None) -> ElitesS
     else:
         u = np.asarray(u, dtype=np.float64)
         q, v = np.clip(u[:, :M], 1e-12, 1 - 1e-12), u[:, M:2 * M]
+    if p.threshold_draw == "quantiles":
+        q = np.broadcast_to((np.arange(M) + 0.5) / M, (E, M))
     theta = np.clip(col(_e(p.threshold_mean, E)) + col(_e(p.threshold_sd, E)) * ndtri(q),
                     0.0, 1.0)
+    if p.threshold_draw == "grid":
+        theta = np.broadcast_to(np.arange(M) / M, (E, M)).copy()
+    if 0 <= p.perturbed_agent < M:
+        theta[:, p.perturbed_agent] = _e(p.perturbed_threshold, E)
     spread = col(_e(p.sensitivity_spread, E))
     sens = 1.0 + spread * (2.0 * v - 1.0)
     z = np.zeros(E)
-    liquidity = _e(p.bank_liquidity, E) + _e(p.state_backstop, E)
+    liquidity = bank_liquidity(p, np.zeros(E))
     return ElitesState(
         threshold=theta, sensitivity=np.asarray(sens, dtype=np.float64),
         anxiety=np.broadcast_to(col(_e(p.initial_anxiety, E)), (E, M)).copy(),
@@ -159,6 +202,32 @@ def init_elites(p: ElitesParams, E: int, u: np.ndarray | None = None) -> ElitesS
         withdrawal_share=z.copy(), liquidity=liquidity, bank_run=np.zeros(E, bool),
         run_day=np.full(E, -1, np.int64),
     )
+
+
+def bank_liquidity(p: ElitesParams, reserve_fall: np.ndarray) -> np.ndarray:
+    """Share of deposits the banks can pay out ``[E]`` given the share of the reserves spent."""
+    E = np.shape(reserve_fall)[0]
+    backstop = _e(p.state_backstop, E) * (1.0 - np.clip(reserve_fall, 0.0, 1.0))
+    if p.bank_model == "diamond_dybvig":
+        return (1.0 + backstop) / _e(p.promised_return, E)
+    return _e(p.bank_liquidity, E) + backstop
+
+
+def bank_run_now(p: ElitesParams, withdrawal: np.ndarray, reserve_fall: np.ndarray
+                 ) -> np.ndarray:
+    """Whether the withdrawals ``[E]`` (share of deposits) start a run today ``[E]``: beyond
+    liquidity, or (Diamond-Dybvig) once those who wait would get less than r1."""
+    if p.bank_model != "diamond_dybvig":
+        return withdrawal > bank_liquidity(p, reserve_fall)
+    E = withdrawal.shape[0]
+    r1, R = _e(p.promised_return, E), _e(p.long_return, E)
+    # A = 1 + backstop per unit deposited; paying r1 w early leaves A - r1 w to earn R
+    assets = 1.0 + _e(p.state_backstop, E) * (1.0 - np.clip(reserve_fall, 0.0, 1.0))
+    left = assets - r1 * withdrawal
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(withdrawal < 1.0, R * np.maximum(left, 0.0)
+                      / np.maximum(1.0 - withdrawal, 1e-300), np.where(left >= 0, np.inf, 0.0))
+    return r2 < r1
 
 
 def cascade(theta_eff: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -214,8 +283,8 @@ def unnerve_elites(
 
     diverted = p.hoard_max_usd_bn_per_day * np.where(out, 1.0, anxiety).mean(axis=1)
     withdrawal = _e(p.elite_deposit_share, E) * share_out
-    liquidity = _e(p.bank_liquidity, E) + p.state_backstop * (1.0 - np.clip(reserve_fall, 0, 1))
-    new_run = (withdrawal > liquidity) & ~s.bank_run
+    liquidity = bank_liquidity(p, _e(reserve_fall, E))
+    new_run = bank_run_now(p, withdrawal, _e(reserve_fall, E)) & ~s.bank_run
 
     m_out = np.flatnonzero(out_today > 0)
     m_run = np.flatnonzero(new_run)

@@ -23,8 +23,11 @@ minimum over its bill of materials, capped by the line's nominal rate (final ass
 and the binding component is the argmin (-1 when the nominal rate binds: no shortage). Design
 rates carry ``component_headroom`` and are calibrated so that an undamaged industry with the
 grey market working as at the start (defect rate ``grey_defect_rate``) turns out exactly the
-nominal rates (the missile rate is the source's ~700 a year). Plants run at the pace of the
-line: imported parts are consumed only for the units the line can use.
+nominal rates (the missile rate is the source's ~700 a year). With ``design_for_yield =
+"none"`` the design rates of imported components are the headroom alone (no allowance for
+defects, and the baseline parts need is ``k`` per nominal unit), so the series yield shows in
+the output: ``output_l = rate_l * headroom * (1 - d) ** k`` when the parts bind. Plants run at
+the pace of the line: imported parts are consumed only for the units the line can use.
 
 Parts arrive through a grey-market pipeline of ``parts_lead_time_days`` slots. Orders are
 bought with the money granted (``parts_budget_granted``, from M5), at most
@@ -125,6 +128,9 @@ class IndustryParams(Common):
                                                         "circumvention over the baseline need")
     plant_combination: str = option(("product", "min"), "product",
                                     doc="how capacity and machine tools combine in a plant")
+    design_for_yield: str = option(("start", "none"), "start",
+                                   doc="start: design rates of imported components allow for "
+                                       "the starting defect rate; none: no allowance")
 
 
 @dataclass(frozen=True)
@@ -215,6 +221,8 @@ def init_industry(p: IndustryParams, E: int) -> IndustryState:
     cost = np.stack([_e(p.guidance_part_cost_usd_m, E), _e(p.drone_part_cost_usd_m, E)], 1)
     d0 = _e(p.grey_defect_rate, E)
     y0 = series_yield(d0[:, None], k)
+    if p.design_for_yield == "none":
+        y0 = np.ones_like(y0)
     design = rate[:, COMP_LINE] * col(_e(p.component_headroom, E))
     design[:, IMPORTED] /= y0
     need0 = k * rate[:, COMP_LINE[IMPORTED]] / y0

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import kernels
 from .events import EventBatch, EventLog
 from .mechanisms.allies import AlliesParams, AlliesState, init_allies, lose_allies
 from .mechanisms.elites import ElitesParams, ElitesState, elite_stress, init_elites, unnerve_elites
@@ -42,8 +43,8 @@ from .mechanisms.signoff import (
     DecisionState,
     SignoffParams,
     init_decisions,
-    latency_quantile,
     levels_climbed_mean,
+    queue_pass,
     settle,
     sign_off,
 )
@@ -188,7 +189,7 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     granted = allocate(money.granted, requests)
     # 3. M7: strikes hit plants and machine tools; repairs wait for money, parts and a
     #    sign-off as slow as the chain's slow decisions (yesterday's 90th percentile)
-    signoff_delay = np.nan_to_num(latency_quantile(state.decisions, 0.9), nan=0.0)
+    signoff_delay = np.nan_to_num(state.decisions.latency_p90, nan=0.0)
     strikes, ev_strikes = strike_and_repair(
         state.strikes, params.strikes, t, signoff_delay, granted[:, 1], circumvention,
         streams.uniform("strikes", "draw", t, 8),
@@ -213,14 +214,16 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     )
     # 7. M2: sitreps climb the chain or are buried; buried news surfaces once visible
     known_before = state.reports.known.sum(axis=1)
-    reports = sanitize_reports(state.reports, params.reporting, tree, t, new, sev,
-                               o.fear, o.candour, streams.uniform("reporting", "sitrep", t, N))
+    sitreps = kernels.sanitize_reports if kernels.enabled() else sanitize_reports
+    reports = sitreps(state.reports, params.reporting, tree, t, new, sev,
+                      o.fear, o.candour, streams.uniform("reporting", "sitrep", t, N))
     # 8. M4: requests for decisions queue, climb to whoever dares own them, fixes work or not
     front_share = reports.unresolved[:, 0] / np.maximum(reports.unresolved.sum(axis=1), 1e-12)
     u_dec = streams.uniform("signoff", "queue", t, 4 * N).reshape(E, 4, N)
     decisions = sign_off(state.decisions, params.signoff, tree, new.sum(axis=1), front_share,
                          o.fear, o.competence, o.status, pressure.risk_aversion, u_dec,
-                         streams.uniform("signoff", "reruns", t, 1))
+                         streams.uniform("signoff", "reruns", t, 1),
+                         kernels.sign_off_queues if kernels.enabled() else queue_pass)
     # 9. M11: a sudden close of the gap surprises the leader, who answers by his rule
     leader, ev_leader = react_to_surprises(
         state.leader, params.leader, tree, known_before, reports.surfaced, state.leader.threat,

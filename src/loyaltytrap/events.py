@@ -73,21 +73,24 @@ class EventLog:
         label, details), ordered by member, then day."""
         if not self.batches:
             return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in COLUMNS})
-        parts = []
-        for day, b in self.batches:
-            n = len(b)
-            parts.append(pd.DataFrame({
-                "day": np.full(n, day, dtype=np.int32),
-                "member": member_ids[b.member].astype(np.int64),
-                "mechanism": TEMPLATES[b.event][0],
-                "event": b.event,
-                "officer": _or(b.officer, n, -1).astype(np.int64),
-                "level": _or(b.level, n, -1).astype(np.int64),
-                "value": _or(b.value, n, np.nan).astype(np.float64),
-                "value2": _or(b.value2, n, np.nan).astype(np.float64),
-                "label": _or(b.label, n, "").astype(str),
-            }))
-        df = pd.concat(parts, ignore_index=True)
+        # one concatenation per column (building a frame per batch is slow)
+        n = [len(b) for _, b in self.batches]
+        cat = np.concatenate
+        df = pd.DataFrame({
+            "day": np.repeat([d for d, _ in self.batches], n).astype(np.int32),
+            "member": member_ids[cat([b.member for _, b in self.batches])].astype(np.int64),
+            "mechanism": np.repeat([TEMPLATES[b.event][0] for _, b in self.batches], n),
+            "event": np.repeat([b.event for _, b in self.batches], n),
+            "officer": cat([_or(b.officer, len(b), -1) for _, b in self.batches]).astype(
+                np.int64),
+            "level": cat([_or(b.level, len(b), -1) for _, b in self.batches]).astype(np.int64),
+            "value": cat([_or(b.value, len(b), np.nan) for _, b in self.batches]).astype(
+                np.float64),
+            "value2": cat([_or(b.value2, len(b), np.nan) for _, b in self.batches]).astype(
+                np.float64),
+            "label": cat([np.asarray(_or(b.label, len(b), ""), dtype=object)
+                          for _, b in self.batches]).astype(str),
+        })
         df["details"] = [
             TEMPLATES[e][1].format(officer=o, level=lv, value=v, value2=v2, label=lb)
             for e, o, lv, v, v2, lb in zip(df["event"], df["officer"], df["level"],

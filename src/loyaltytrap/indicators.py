@@ -16,7 +16,7 @@ from .engine import Params, State
 from .mechanisms import allies, elites, front, industry, money, stability, strikes
 from .mechanisms.hierarchy import SERVING, level_mean
 from .mechanisms.reporting import timely_share
-from .mechanisms.signoff import latency_quantile, levels_climbed_mean
+from .mechanisms.signoff import levels_climbed_mean
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,7 @@ INDICATORS: tuple[Indicator, ...] = (
               headline=True, summary="mean"),
     Indicator("decision_latency_p90_days", "days", "M4", "90th percentile of the latency of "
               "the requests decided today (batches of one officer counted at their mean)",
-              lambda s, p: latency_quantile(s.decisions, 0.9), summary="mean"),
+              lambda s, p: s.decisions.latency_p90, summary="mean"),
     Indicator("levels_climbed", "levels", "M4", "mean levels today's decisions climbed",
               lambda s, p: levels_climbed_mean(s.decisions, p.tree), headline=True, summary="mean"),
     Indicator("decided_by_level", "count", "M4", "requests decided at each level today",

@@ -123,7 +123,7 @@ def iter_batches(
     members: int,
     seed: int,
     days: int | None = None,
-    batch: int = 256,
+    batch: int = 64,
     first_member: int = 0,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[xr.Dataset, pd.DataFrame, pd.DataFrame]]:
@@ -140,7 +140,7 @@ def simulate(
     seed: int = 0,
     days: int | None = None,
     overrides: list[str] | tuple[str, ...] = (),
-    batch: int = 256,
+    batch: int = 64,
     progress: Callable[[int], None] | None = None,
 ) -> RunResult:
     """Run a scenario (name, path or loaded) for an ensemble and return everything in memory."""

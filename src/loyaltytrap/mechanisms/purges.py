@@ -170,10 +170,11 @@ def purge_officers(
                      o.vacant_until)
 
     probs = purge_probabilities(p, tree, o, candid, surfaced, threat)
-    edges = np.cumsum(probs, axis=1)
-    cause = np.full((E, N), -1, dtype=np.int8)
-    for c in (2, 1, 0):  # lowest matching interval wins
-        cause = np.where(u < edges[:, c], c, cause).astype(np.int8)
+    e0 = probs[:, 0]
+    e1 = e0 + probs[:, 1]
+    e2 = e1 + probs[:, 2]
+    # the causes partition [0, 1): the lowest interval holding u wins
+    cause = np.where(u < e0, 0, np.where(u < e1, 1, np.where(u < e2, 2, -1))).astype(np.int8)
     rows = np.arange(E)
     blamed = scapegoat_target >= 0
     tgt = np.where(blamed, scapegoat_target, 0)

@@ -26,6 +26,7 @@ service within a queue is random, which leaves mean waiting times (and Little's 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,6 +73,7 @@ class DecisionState:
     expired: float64 ``[E]``, requests overtaken by events today (problems ended as losses)
     reruns: float64 ``[E]``, failed manoeuvres rerun today while waiting for orders
     escalated: float64 ``[E]``, requests passed up today
+    latency_p90: float64 ``[E]``, 90th percentile of today's decision latency (NaN: none)
     decided_total, fixed_total, expired_total, reruns_total: float64 ``[E]``, cumulative
     """
 
@@ -85,6 +87,7 @@ class DecisionState:
     expired: np.ndarray
     reruns: np.ndarray
     escalated: np.ndarray
+    latency_p90: np.ndarray
     decided_total: np.ndarray
     fixed_total: np.ndarray
     expired_total: np.ndarray
@@ -97,7 +100,7 @@ def init_decisions(E: int, tree: Tree) -> DecisionState:
     return DecisionState(
         queue=z((E, tree.n)), queue_age=z((E, tree.n)), owned=z((E, tree.levels)),
         owned_age=z(E), owned_by_officer=z((E, tree.n)), owned_age_by_officer=z((E, tree.n)),
-        fixed=z(E), expired=z(E), reruns=z(E), escalated=z(E),
+        fixed=z(E), expired=z(E), reruns=z(E), escalated=z(E), latency_p90=np.full(E, np.nan),
         decided_total=z(E), fixed_total=z(E), expired_total=z(E), reruns_total=z(E),
     )
 
@@ -120,26 +123,19 @@ def stochastic_round(x: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.floor(x + u)
 
 
-def sign_off(
+def queue_pass(
     s: DecisionState,
     p: SignoffParams,
     tree: Tree,
     new_requests: np.ndarray,
-    front_share: np.ndarray,
     fear: np.ndarray,
     competence: np.ndarray,
     status: np.ndarray,
     risk_aversion: np.ndarray,
     u: np.ndarray,
-    u_member: np.ndarray,
-) -> DecisionState:
-    """One day of decisions: new requests join the unit queues, officers take up what their
-    capacity allows, own or escalate it, owned fixes work or return, waiting units rerun.
-
-    ``new_requests`` is ``[E, U]`` per unit; ``front_share`` ``[E]`` the share of unresolved
-    problems that are front problems; ``u`` uniforms ``[E, 4, N]`` (capacity, escalation,
-    success, expiry) and ``u_member`` ``[E, 1]`` (reruns).
-    """
+) -> tuple[np.ndarray, ...]:
+    """The officer-level pass of a day (plain NumPy): returns the queues, their age sums and
+    today's owned, owned age, passed, working and expired requests, all ``[E, N]``."""
     queue = s.queue.copy()
     age = s.queue_age + s.queue  # everyone waiting ages a day
     queue[:, tree.units] += new_requests
@@ -171,8 +167,37 @@ def sign_off(
     mean_age = np.where(queue > 0, age / np.maximum(queue, 1e-12), 0.0)
     expired = stochastic_round(queue * col(p.expiry_hazard), u[:, 3])
     queue = queue - expired
-    age = age - expired * mean_age
+    age = np.maximum(age - expired * mean_age, 0.0)
+    return queue, age, owned, owned_age, passed, works, expired
 
+
+QueuePass = Callable[..., tuple[np.ndarray, ...]]
+
+
+def sign_off(
+    s: DecisionState,
+    p: SignoffParams,
+    tree: Tree,
+    new_requests: np.ndarray,
+    front_share: np.ndarray,
+    fear: np.ndarray,
+    competence: np.ndarray,
+    status: np.ndarray,
+    risk_aversion: np.ndarray,
+    u: np.ndarray,
+    u_member: np.ndarray,
+    officer_pass: QueuePass = queue_pass,
+) -> DecisionState:
+    """One day of decisions: new requests join the unit queues, officers take up what their
+    capacity allows, own or escalate it, owned fixes work or return, waiting units rerun.
+
+    ``new_requests`` is ``[E, U]`` per unit; ``front_share`` ``[E]`` the share of unresolved
+    problems that are front problems; ``u`` uniforms ``[E, 4, N]`` (capacity, escalation,
+    success, expiry) and ``u_member`` ``[E, 1]`` (reruns). ``officer_pass`` is
+    :func:`queue_pass` or its compiled twin (:mod:`loyaltytrap.kernels`).
+    """
+    queue, age, owned, owned_age, passed, works, expired = officer_pass(
+        s, p, tree, new_requests, fear, competence, status, risk_aversion, u)
     U = tree.n_units
     waiting_front = queue.sum(axis=1) * front_share
     units_waiting = U * (1.0 - np.exp(-waiting_front / U))
@@ -184,10 +209,11 @@ def sign_off(
     )
     fixed = works.sum(axis=1)
     return DecisionState(
-        queue=queue, queue_age=np.maximum(age, 0.0), owned=owned_by_level,
+        queue=queue, queue_age=age, owned=owned_by_level,
         owned_age=owned_age.sum(axis=1), owned_by_officer=owned,
         owned_age_by_officer=owned_age, fixed=fixed, expired=expired.sum(axis=1),
         reruns=reruns, escalated=passed.sum(axis=1),
+        latency_p90=latency_quantile(owned, owned_age, 0.9),
         decided_total=s.decided_total + owned.sum(axis=1),
         fixed_total=s.fixed_total + fixed, expired_total=s.expired_total + expired.sum(axis=1),
         reruns_total=s.reruns_total + reruns,
@@ -202,10 +228,10 @@ def settle(s: DecisionState, n: np.ndarray) -> DecisionState:
     return replace(s, queue=s.queue * keep[:, None], queue_age=s.queue_age * keep[:, None])
 
 
-def latency_quantile(s: DecisionState, q: float) -> np.ndarray:
-    """Quantile ``q`` of today's decision latency across decided requests, ``[E]`` days (each
+def latency_quantile(n: np.ndarray, a: np.ndarray, q: float) -> np.ndarray:
+    """Quantile ``q`` of a day's decision latency across decided requests, ``[E]`` days, from
+    the requests ``n`` and their age sums ``a`` decided by each officer ``[E, N]`` (each
     officer's batch counted at its mean age; NaN when nothing was decided)."""
-    n, a = s.owned_by_officer, s.owned_age_by_officer
     lat = np.where(n > 0, a / np.maximum(n, 1e-12), 0.0)
     order = np.argsort(lat, axis=1)
     lat_s = np.take_along_axis(lat, order, axis=1)

@@ -1,0 +1,323 @@
+"""Compiled kernels (Numba) for the officer-level hot spots of a day: the sitreps (M2) and the
+sign-off queues (M4).
+
+Each kernel computes exactly what the plain NumPy function of its mechanism computes, from the
+same uniforms, in one pass per member (members in parallel) instead of some forty passes over
+``[E, N]`` temporaries; ``tests/test_kernels.py`` checks them against the plain versions.
+The engine uses them when Numba is installed and ``LOYALTYTRAP_KERNEL`` is not ``numpy``.
+Profiling showed these two sub-steps to be the largest costs of an ensemble step (see
+docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .mechanisms.hierarchy import SERVING, Tree
+from .mechanisms.reporting import ReportingParams, ReportState, scrub_probability
+from .mechanisms.signoff import DecisionState, SignoffParams, escalation_probability
+from .params import col
+
+try:  # Numba is optional: without it the plain NumPy versions run
+    import numba
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised only where numba is missing
+    HAVE_NUMBA = False
+
+
+def enabled() -> bool:
+    """True when the compiled kernels are available and not switched off."""
+    return HAVE_NUMBA and os.environ.get("LOYALTYTRAP_KERNEL", "numba") != "numpy"
+
+
+def _per_member(x: np.ndarray | float, E: int) -> np.ndarray:
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(x, np.float64), (E,)))
+
+
+if HAVE_NUMBA:
+
+    @numba.njit(cache=True)
+    def _sitreps(inbox0, inbox_sev0, inbox_age0, inflight0, inflight_sev0, inflight_age0,
+                 hidden0, hidden_sev0, hidden_age0, known0, unresolved0, new, new_sev,
+                 p_scrub, u, growth, vis, window, offsets, sizes, D, slot, pass_ema0,
+                 arisen0, relayed0):  # pragma: no cover - compiled
+        E, K, N = inbox0.shape
+        L = sizes.shape[0]
+        inbox = np.empty_like(inbox0)
+        inbox_sev = np.empty_like(inbox_sev0)
+        inbox_age = np.empty_like(inbox_age0)
+        inflight = np.empty_like(inflight0)
+        inflight_sev = np.empty_like(inflight_sev0)
+        inflight_age = np.empty_like(inflight_age0)
+        hidden = np.empty_like(hidden0)
+        hidden_sev = np.empty_like(hidden_sev0)
+        hidden_age = np.empty_like(hidden_age0)
+        known = np.empty_like(known0)
+        unresolved = np.empty_like(unresolved0)
+        received = np.zeros((E, L))
+        scrubbed = np.zeros((E, L))
+        candid = np.zeros((E, N), dtype=np.bool_)
+        surfaced = np.zeros((E, N))
+        surfaced_age = np.zeros((E, N))
+        to_top = np.zeros(E)
+        to_top_age = np.zeros(E)
+        pass_ema = np.empty(E)
+        arisen = np.empty(E)
+        relayed = np.empty(E)
+        U0 = offsets[L - 1]
+        U = sizes[L - 1]
+        for e in range(E):
+            for n in range(N):
+                hs = 0.0
+                for k in range(K):
+                    inbox[e, k, n] = inbox0[e, k, n]
+                    hidden[e, k, n] = hidden0[e, k, n]
+                    hs += hidden0[e, k, n]
+                inbox_sev[e, n] = inbox_sev0[e, n]
+                inbox_age[e, n] = inbox_age0[e, n]
+                hidden_sev[e, n] = hidden_sev0[e, n] * (1.0 + growth[e])
+                hidden_age[e, n] = hidden_age0[e, n] + hs
+                for d in range(D):
+                    fs = 0.0
+                    for k in range(K):
+                        inflight[e, d, k, n] = inflight0[e, d, k, n]
+                        fs += inflight0[e, d, k, n]
+                    inflight_sev[e, d, n] = inflight_sev0[e, d, n]
+                    inflight_age[e, d, n] = inflight_age0[e, d, n] + fs
+            if D > 0:
+                for n in range(N):
+                    for k in range(K):
+                        inbox[e, k, n] += inflight[e, slot, k, n]
+                        inflight[e, slot, k, n] = 0.0
+                    inbox_sev[e, n] += inflight_sev[e, slot, n]
+                    inbox_age[e, n] += inflight_age[e, slot, n]
+                    inflight_sev[e, slot, n] = 0.0
+                    inflight_age[e, slot, n] = 0.0
+            arisen_today = 0.0
+            for k in range(K):
+                tot = 0.0
+                for j in range(U):
+                    inbox[e, k, U0 + j] += new[e, k, j]
+                    tot += new[e, k, j]
+                unresolved[e, k] = unresolved0[e, k] + tot
+                arisen_today += tot
+            for j in range(U):
+                inbox_sev[e, U0 + j] += new_sev[e, j]
+            top = np.zeros(K)
+            top_age = 0.0
+            for lvl in range(L - 1, -1, -1):
+                off = offsets[lvl]
+                size = sizes[lvl]
+                b = 1
+                if lvl > 0:
+                    b = size // sizes[lvl - 1]
+                rec = 0.0
+                scr = 0.0
+                for j in range(size):
+                    n = off + j
+                    amount = 0.0
+                    for k in range(K):
+                        amount += inbox[e, k, n]
+                    rec += amount
+                    if amount > 1e-12:
+                        if u[e, n] < p_scrub[e, n]:
+                            scr += amount
+                            for k in range(K):
+                                hidden[e, k, n] += inbox[e, k, n]
+                            hidden_sev[e, n] += inbox_sev[e, n]
+                            hidden_age[e, n] += inbox_age[e, n]
+                        else:
+                            candid[e, n] = True
+                            if lvl == 0:
+                                for k in range(K):
+                                    top[k] += inbox[e, k, n]
+                                top_age += inbox_age[e, n]
+                for j in range(size):
+                    n = off + j
+                    if lvl > 0 and candid[e, n]:
+                        continue  # forwarded below, once the whole family is known
+                    for k in range(K):
+                        inbox[e, k, n] = 0.0
+                    inbox_sev[e, n] = 0.0
+                    inbox_age[e, n] = 0.0
+                if lvl > 0:
+                    # children of one parent are contiguous: sum them, then pass the sums up
+                    up_off = offsets[lvl - 1]
+                    for pj in range(sizes[lvl - 1]):
+                        par = up_off + pj
+                        for k in range(K):
+                            acc = 0.0
+                            for c in range(b):
+                                n = off + pj * b + c
+                                if candid[e, n]:
+                                    acc += inbox[e, k, n]
+                            if D == 0:
+                                inbox[e, k, par] += acc
+                            else:
+                                inflight[e, slot, k, par] += acc
+                        acc_s = 0.0
+                        acc_a = 0.0
+                        for c in range(b):
+                            n = off + pj * b + c
+                            if candid[e, n]:
+                                acc_s += inbox_sev[e, n]
+                                acc_a += inbox_age[e, n]
+                        if D == 0:
+                            inbox_sev[e, par] += acc_s
+                            inbox_age[e, par] += acc_a
+                        else:
+                            inflight_sev[e, slot, par] += acc_s
+                            inflight_age[e, slot, par] += acc_a
+                    for j in range(size):
+                        n = off + j
+                        for k in range(K):
+                            inbox[e, k, n] = 0.0
+                        inbox_sev[e, n] = 0.0
+                        inbox_age[e, n] = 0.0
+                received[e, lvl] = rec
+                scrubbed[e, lvl] = scr
+            pt = 1.0
+            for lvl in range(L):
+                r = received[e, lvl]
+                if r < 1e-12:
+                    r = 1e-12
+                pt *= 1.0 - scrubbed[e, lvl] / r
+            surf_k = np.zeros(K)
+            for n in range(N):
+                if hidden_sev[e, n] >= vis[e]:
+                    s = 0.0
+                    for k in range(K):
+                        s += hidden[e, k, n]
+                        surf_k[k] += hidden[e, k, n]
+                        hidden[e, k, n] = 0.0
+                    surfaced[e, n] = s
+                    surfaced_age[e, n] = hidden_age[e, n]
+                    hidden_sev[e, n] = 0.0
+                    hidden_age[e, n] = 0.0
+            tt = 0.0
+            for k in range(K):
+                known[e, k] = known0[e, k] + top[k] + surf_k[k]
+                tt += top[k]
+            to_top[e] = tt
+            to_top_age[e] = top_age
+            arisen[e] = arisen0[e] + arisen_today
+            relayed[e] = relayed0[e] + tt
+            pass_ema[e] = pass_ema0[e] + (pt - pass_ema0[e]) / window[e]
+        return (inbox, inbox_sev, inbox_age, inflight, inflight_sev, inflight_age, hidden,
+                hidden_sev, hidden_age, known, unresolved, received, scrubbed, candid,
+                surfaced, to_top, to_top_age, surfaced_age, arisen, relayed, pass_ema)
+
+    @numba.njit(cache=True)
+    def _signoff(queue0, age0, new_req, cap, p_esc, competence, expiry, u, offsets, sizes,
+                 enabled):  # pragma: no cover - compiled
+        E, N = queue0.shape
+        L = sizes.shape[0]
+        queue = np.empty_like(queue0)
+        age = np.empty_like(age0)
+        owned = np.zeros((E, N))
+        owned_age = np.zeros((E, N))
+        passed = np.zeros((E, N))
+        passed_age = np.zeros((E, N))
+        works = np.zeros((E, N))
+        expired = np.zeros((E, N))
+        U0 = offsets[L - 1]
+        for e in range(E):
+            for n in range(N):
+                queue[e, n] = queue0[e, n]
+                age[e, n] = age0[e, n] + queue0[e, n]
+            for j in range(sizes[L - 1]):
+                queue[e, U0 + j] += new_req[e, j]
+            for n in range(N):
+                q = queue[e, n]
+                taken = min(q, np.floor(cap[e, n] + u[e, 0, n]))
+                mean_age = age[e, n] / max(q, 1e-12) if q > 0 else 0.0
+                taken_age = taken * mean_age
+                ps = np.floor(taken * p_esc[e, n] + u[e, 1, n])
+                ow = taken - ps
+                if not enabled:
+                    ps = 0.0
+                    ow = taken
+                passed[e, n] = ps
+                passed_age[e, n] = ps * mean_age
+                owned[e, n] = ow
+                owned_age[e, n] = ow * mean_age
+                wk = np.floor(ow * competence[e, n] + u[e, 2, n])
+                works[e, n] = wk
+                queue[e, n] = q - taken + (ow - wk)
+                age[e, n] = age[e, n] - taken_age + (ow - wk) * mean_age
+            for lvl in range(L - 1, 0, -1):
+                off = offsets[lvl]
+                up_off = offsets[lvl - 1]
+                b = sizes[lvl] // sizes[lvl - 1]
+                for pj in range(sizes[lvl - 1]):
+                    aq = 0.0
+                    aa = 0.0
+                    for c in range(b):
+                        aq += passed[e, off + pj * b + c]
+                        aa += passed_age[e, off + pj * b + c]
+                    queue[e, up_off + pj] += aq
+                    age[e, up_off + pj] += aa
+            for n in range(N):
+                q = queue[e, n]
+                mean_age = age[e, n] / max(q, 1e-12) if q > 0 else 0.0
+                ex = np.floor(q * expiry[e] + u[e, 3, n])
+                expired[e, n] = ex
+                queue[e, n] = q - ex
+                a = age[e, n] - ex * mean_age
+                age[e, n] = a if a > 0.0 else 0.0
+        return queue, age, owned, owned_age, passed, works, expired
+
+
+def sanitize_reports(
+    s: ReportState, p: ReportingParams, tree: Tree, day: int, new: np.ndarray,
+    new_sev: np.ndarray, fear: np.ndarray, candour: np.ndarray, u_sitrep: np.ndarray,
+) -> ReportState:
+    """Compiled :func:`loyaltytrap.mechanisms.reporting.sanitize_reports`."""
+    E = fear.shape[0]
+    D = p.hop_delay_days
+    f = np.ascontiguousarray
+    out = _sitreps(
+        s.inbox, s.inbox_sev, s.inbox_age, s.inflight, s.inflight_sev, s.inflight_age,
+        s.hidden, s.hidden_sev, s.hidden_age, s.known, s.unresolved, f(new), f(new_sev),
+        f(scrub_probability(p, fear, candour), dtype=np.float64), f(u_sitrep),
+        _per_member(p.severity_growth, E), _per_member(p.visibility_threshold, E),
+        _per_member(p.picture_window_days, E), np.asarray(tree.offsets, np.int64),
+        np.asarray(tree.level_sizes, np.int64), D, day % D if D > 0 else 0, s.pass_ema,
+        s.arisen_total, s.relayed_total,
+    )
+    (inbox, inbox_sev, inbox_age, inflight, inflight_sev, inflight_age, hidden, hidden_sev,
+     hidden_age, known, unresolved, received, scrubbed, candid, surfaced, to_top, to_top_age,
+     surfaced_age, arisen, relayed, pass_ema) = out
+    return ReportState(
+        inbox=inbox, inbox_sev=inbox_sev, inbox_age=inbox_age, inflight=inflight,
+        inflight_sev=inflight_sev, inflight_age=inflight_age, hidden=hidden,
+        hidden_sev=hidden_sev, hidden_age=hidden_age, known=known, unresolved=unresolved,
+        received=received, scrubbed=scrubbed, candid=candid, surfaced=surfaced, to_top=to_top,
+        to_top_age=to_top_age, surfaced_age=surfaced_age, arisen_total=arisen,
+        relayed_total=relayed, pass_ema=pass_ema,
+    )
+
+
+def sign_off_queues(
+    s: DecisionState, p: SignoffParams, tree: Tree, new_requests: np.ndarray,
+    fear: np.ndarray, competence: np.ndarray, status: np.ndarray, risk_aversion: np.ndarray,
+    u: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """Compiled queue pass of :func:`loyaltytrap.mechanisms.signoff.sign_off`: returns
+    (queue, age, owned, owned_age, passed, works, expired), all ``[E, N]``."""
+    E = fear.shape[0]
+    above = (tree.levels - 1 - tree.level_of())[None, :]
+    cap = col(p.capacity_per_day) * col(p.staff_scaling) ** above
+    cap = cap * np.where(status == SERVING, 1.0, col(p.vacancy_capacity))
+    p_esc = escalation_probability(p, fear, risk_aversion, tree)
+    return _signoff(
+        s.queue, s.queue_age, np.ascontiguousarray(new_requests, dtype=np.float64),
+        np.ascontiguousarray(np.broadcast_to(cap, fear.shape), dtype=np.float64),
+        np.ascontiguousarray(p_esc, dtype=np.float64), np.ascontiguousarray(competence),
+        _per_member(p.expiry_hazard, E), np.ascontiguousarray(u),
+        np.asarray(tree.offsets, np.int64), np.asarray(tree.level_sizes, np.int64),
+        bool(p.enabled),
+    )

@@ -161,7 +161,7 @@ def purge_officers(
     ``u`` is ``[E, N]`` uniforms; ``scapegoat_target`` ``[E]`` the officer the leader blames
     (-1 none); replacement attributes come from each member's sparse stream.
     """
-    E, N = candid.shape
+    E = candid.shape[0]
     if not p.enabled:  # no purges, and fear stays where it is
         return o, PurgeState(np.zeros((E, 3)), s.total, s.fates, s.by_level), []
     fear = col(p.fear_baseline) + (o.fear - col(p.fear_baseline)) * (1.0 - col(p.fear_decay))

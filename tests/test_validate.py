@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from loyaltytrap import validate
 
 
@@ -27,3 +29,20 @@ def test_tandem_formula_limits() -> None:
     # k levels in tandem add up, plus a day of transit between levels
     assert abs(validate.tandem_latency(3, 0.3, 0.6) - 3 * validate.tandem_latency(1, 0.3, 0.6)
                - 2) < 1e-12
+
+
+def test_derived_expected_values() -> None:
+    from loyaltytrap.mechanisms.strikes import availability
+
+    # the daily-clock MTBF tends to 1 / lambda - 1/2 days; availability as in M7's helper
+    lam = 6 / 365
+    mtbf = math.exp(-lam) / -math.expm1(-lam)
+    assert abs(mtbf - (1 / lam - 0.5)) < 0.01
+    assert validate.strike_availability(6, 30) == availability(mtbf, 30)
+    # Diamond-Dybvig: at f* the patient's payoff R (1 - r1 f) / (1 - f) equals r1
+    r1, R = 1.1, 1.5
+    f = validate.diamond_dybvig_threshold(r1, R)
+    assert abs(R * (1 - r1 * f) / (1 - f) - r1) < 1e-12
+    # Granovetter: a few rioters just below the critical spread, nearly all just above
+    assert validate.granovetter_equilibrium(12.2) < 10
+    assert validate.granovetter_equilibrium(12.25) > 99

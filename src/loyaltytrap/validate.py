@@ -411,7 +411,7 @@ CASES: tuple[Case, ...] = (
     Case("M12-survival", "M12", "constant hazard gives exponential survival exp(-h t)",
          "standard survival analysis (constant-hazard exponential law)",
          "stress = fear 0.5 fixed, h = 2e-4 exp(4 x 0.5) per day, 1,000 members x 730 days", "",
-         _survival),
+         _survival, slow=True),
     Case("M6-leontief", "M6", "a line makes what its scarcest component allows (Leontief "
          "fixed-coefficient bill of materials)",
          "Leontief, W. (1936) Quantitative input and output relations in the economic system "

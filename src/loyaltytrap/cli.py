@@ -333,8 +333,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Run the validation suite through the engine (exit 1 if a case fails)."""
+    from . import validate
+
+    argv = (["--markdown"] if args.markdown else []) + (["--fast"] if args.fast else [])
+    return validate.main(argv)
+
+
 COMMANDS.update(run=cmd_run, runs=cmd_runs, show=cmd_show, export=cmd_export,
-                report=cmd_report, compare=cmd_compare)
+                report=cmd_report, compare=cmd_compare, validate=cmd_validate)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -392,6 +400,11 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--report", default=None, metavar="PATH",
                       help="also write an HTML comparison to PATH")
     add_db_arg(comp)
+
+    val = sub.add_parser("validate", help="reproduce each mechanism's formal result through "
+                                          "the engine and print the table")
+    val.add_argument("--markdown", action="store_true", help="also write docs/validation.md")
+    val.add_argument("--fast", action="store_true", help="only the fast cases")
     return parser
 
 

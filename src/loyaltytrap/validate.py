@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -491,6 +492,18 @@ def run_cases(fast_only: bool = False) -> list[tuple[Case, Outcome]]:
     return [(c, c.run()) for c in CASES if not (fast_only and c.slow)]
 
 
+def short_source(source: str) -> str:
+    """'Williamson, O. E. (1967) Hierarchical ...; Little (1961)' -> 'Williamson 1967; Little
+    1961' (first author and year of each citation, for the terminal)."""
+    out = []
+    for part in source.split(";"):
+        words = re.findall(r"[A-Z][A-Za-z-]+", part)
+        year = re.search(r"\b(1[89]\d\d|20\d\d)\b", part)
+        if words:
+            out.append(words[0] + (f" {year.group(1)}" if year else ""))
+    return "; ".join(out) or source
+
+
 def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
@@ -531,11 +544,11 @@ def main(argv: list[str] | None = None) -> int:
     for col in ("case", "source", "expected", "simulated", "tolerance", "verdict"):
         t.add_column(col, no_wrap=col != "source")
     for c, o in results:
-        short = c.source.split(") ")[0] + ")" if ") " in c.source else c.source
+        short = short_source(c.source)
         t.add_row(c.id, short, _fmt(o.expected) + (" *" if c.derived else ""),
                   _fmt(o.simulated), f"±{_fmt(o.tolerance)}",
                   "[green]pass[/]" if o.passed else "[red]FAIL[/]")
-    Console().print(t)
+    Console(width=max(Console().width, 130)).print(t)
     print("* derived rather than published: see docs/validation.md")
     if args.markdown:
         DOC.write_text(markdown(results))

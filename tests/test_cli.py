@@ -119,14 +119,14 @@ def test_ctrl_c_during_run(db: Path, monkeypatch: pytest.MonkeyPatch,
     """Ctrl-C after a stored batch: exit 130, the run is marked interrupted, run 1 intact."""
     from loyaltytrap import cli
 
-    real = cli.iter_batches
+    real = cli.executor_batches
 
     def interrupted(*args: object, **kw: object) -> Iterator[object]:
         it = real(*args, **kw)
         yield next(it)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "iter_batches", interrupted)
+    monkeypatch.setattr(cli, "executor_batches", interrupted)
     capsys.readouterr()
     assert main(["run", *TINY, "--batch", "1", "--db", str(db)]) == 130
     assert "interrupted" in capsys.readouterr().err

@@ -15,8 +15,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from .executors import EXECUTORS
+from .executors import batches as executor_batches
 from .scenario import Scenario, ScenarioError, find_scenario, load_scenario
-from .simulate import iter_batches
 from .store import Store, StoreError, default_path
 
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -61,11 +62,18 @@ def add_run_args(p: argparse.ArgumentParser, positional: bool = True) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a parameter, option or switch, e.g. hierarchy.levels=7 or "
                         "purges.enabled=false (repeatable)")
-    p.add_argument("--batch", type=positive_int("--batch", 1, 100_000), default=256,
+    p.add_argument("--batch", type=positive_int("--batch", 1, 100_000), default=64,
                    help="members simulated together (memory vs speed; results do not depend "
                         "on it)")
     p.add_argument("--workers", "-j", type=positive_int("--workers", 1, 256), default=1,
                    help="processes running batches (default 1; results do not depend on it)")
+    p.add_argument("--executor", choices=EXECUTORS, default=None,
+                   help="who runs the batches: local (this process), process (a process pool) "
+                        "or dask (a Dask cluster: a local one on 127.0.0.1, or --scheduler); "
+                        "default local with one worker, dask with more")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="address of a running Dask scheduler (tcp://host:8786) for sweeps "
+                        "that outgrow this machine; implies --executor dask")
 
 
 def add_db_arg(p: argparse.ArgumentParser) -> None:
@@ -117,6 +125,18 @@ def _check_writable(path: Path, option: str) -> Path:
     return path
 
 
+def chosen_executor(args: argparse.Namespace) -> str:
+    """The executor asked for, or the default: local for one worker, Dask for more."""
+    if args.scheduler:
+        if args.executor not in (None, "dask"):
+            raise UsageError(f"--scheduler {args.scheduler} with --executor {args.executor}: "
+                             "allowed: --scheduler only with the dask executor")
+        return "dask"
+    if args.executor:
+        return args.executor
+    return "dask" if args.workers > 1 else "local"
+
+
 def _execute(
     sc: Scenario, args: argparse.Namespace, days: int, store: Store | None
 ) -> tuple[int | None, dict[str, np.ndarray]]:
@@ -124,8 +144,6 @@ def _execute(
     per-member summary values)."""
     from .indicators import HEADLINE
     from .stats import member_summaries
-    from .store import pool_batches
-
     values: dict[str, list[np.ndarray]] = {n: [] for n in HEADLINE}
 
     def keep(ds: xr.Dataset, _events: pd.DataFrame, _draws: pd.DataFrame) -> None:
@@ -137,9 +155,8 @@ def _execute(
     with progress_bar(total, f"{sc.name}: {args.members} members x {days} days") as bar:
         task = bar.add_task("run", total=total)
         advance = lambda k: bar.advance(task, k)  # noqa: E731
-        batches = (pool_batches(sc, args.members, args.seed, days, args.batch, args.workers,
-                                progress=advance) if args.workers > 1 else
-                   iter_batches(sc, args.members, args.seed, days, args.batch, progress=advance))
+        batches = executor_batches(chosen_executor(args), sc, args.members, args.seed, days,
+                                   args.batch, args.workers, args.scheduler, progress=advance)
         if store is not None:
             run_id = store.record(sc, args.members, args.seed, days, args.batch,
                                   on_batch=keep, batches=batches)

@@ -114,17 +114,23 @@ def tandem_latency(k: int, p: float, c: float) -> float:
     return k * rho / ((1 - rho) * p) + (k - 1)
 
 
+def _tandem_run(k: int, p: float, c: float) -> xr.Dataset:
+    """The chain of command as k single-server sign-off levels in series: a chain (branching
+    1) where every level below the top passes every request up, fixes always work, nothing
+    expires or reruns, and only the front generates requests."""
+    return _run([f"hierarchy.levels={k}", "hierarchy.branching=1",
+                 "hierarchy.competence_mean=1", "hierarchy.competence_sd=0",
+                 "signoff.escalate_base=1", "signoff.escalate_fear=0",
+                 "signoff.escalate_money=0", f"signoff.capacity_per_day={c}",
+                 "signoff.staff_scaling=1", "signoff.expiry_hazard=0", "signoff.rerun_hazard=0",
+                 f"world.front_problem_rate={p}", "world.supply_problem_rate=0",
+                 "world.equipment_problem_rate=0", "reporting.enabled=false", *ISOLATE],
+                members=60, days=1095)
+
+
 def _queues(k: int, p: float, c: float) -> Callable[[], Outcome]:
     def run() -> Outcome:
-        ds = _run([f"hierarchy.levels={k}", "hierarchy.branching=1",
-                   "hierarchy.competence_mean=1", "hierarchy.competence_sd=0",
-                   "signoff.escalate_base=1", "signoff.escalate_fear=0",
-                   "signoff.escalate_money=0", f"signoff.capacity_per_day={c}",
-                   "signoff.staff_scaling=1",
-                   "signoff.expiry_hazard=0", "signoff.rerun_hazard=0",
-                   f"world.front_problem_rate={p}", "world.supply_problem_rate=0",
-                   "world.equipment_problem_rate=0", "reporting.enabled=false", *ISOLATE],
-                  members=60, days=1095)
+        ds = _tandem_run(k, p, c)
         owned = ds["decided_by_level"].sum("level")
         per_member = ((ds["decision_latency_days"].fillna(0) * owned).sum("day")
                       / owned.sum("day")).values
@@ -135,15 +141,7 @@ def _queues(k: int, p: float, c: float) -> Callable[[], Outcome]:
 
 def _little(k: int, p: float, c: float) -> Callable[[], Outcome]:
     def run() -> Outcome:
-        ds = _run([f"hierarchy.levels={k}", "hierarchy.branching=1",
-                   "hierarchy.competence_mean=1", "hierarchy.competence_sd=0",
-                   "signoff.escalate_base=1", "signoff.escalate_fear=0",
-                   "signoff.escalate_money=0", f"signoff.capacity_per_day={c}",
-                   "signoff.staff_scaling=1",
-                   "signoff.expiry_hazard=0", "signoff.rerun_hazard=0",
-                   f"world.front_problem_rate={p}", "world.supply_problem_rate=0",
-                   "world.equipment_problem_rate=0", "reporting.enabled=false", *ISOLATE],
-                  members=60, days=1095)
+        ds = _tandem_run(k, p, c)
         owned = ds["decided_by_level"].sum("level")
         lat = ((ds["decision_latency_days"].fillna(0) * owned).sum("day") / owned.sum("day"))
         lam = owned.mean("day")  # throughput = arrival rate in steady state

@@ -78,7 +78,7 @@ _GOLDEN = 0.6180339887498949
 
 register_templates({
     "elites_withdraw": ("M9", "{value:.0f} members of the elite pull their money out and turn "
-                              "to their own survival ({value2:.0%} of the elite now out)"),
+                              "to their own survival ({value2:.1%} of the elite now out)"),
     "bank_run": ("M9", "bank run: withdrawals reach {value:.1%} of deposits against liquidity "
                        "of {value2:.1%}"),
 })

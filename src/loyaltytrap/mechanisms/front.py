@@ -24,7 +24,8 @@ a factor off):
     eff_R = S^w_s * Q^w_e * C^w_c * T^w_t * V^w_v
     S = supplies on hand (output vs need, topped up from the parts stock), Q = share of working
     equipment, C = officer competence, T = 1 / (1 + latency / ``timeliness_tau_days``) for the
-    mean decision latency in days, V = 1 - the leader's gap share (a true picture).
+    mean decision latency in days, V = the share of the units' news reaching the leader in
+    time (M2's timely share).
 
 The source says attrition bleeds a system of time first, then parts, and finally options. The
 module keeps three slack stocks and records the day each first runs out:
@@ -250,8 +251,9 @@ def fight(
 
     Inputs ``[E]``: ``supply_ratio`` ammunition and parts output over need (M6, >= 0),
     ``equipment_ok`` share of working equipment, ``competence`` officer corps mean,
-    ``decision_latency_days`` mean decision latency (M4; NaN read as 0), ``truth`` 1 - the
-    leader's gap share (M2). ``u`` uniforms ``[E, UNIFORMS_PER_DAY]``.
+    ``decision_latency_days`` mean decision latency (M4; NaN read as 0), ``truth`` the
+    share of news reaching the leader in time (M2's timely share, 0-1). ``u`` uniforms
+    ``[E, UNIFORMS_PER_DAY]``.
     """
     E = s.own.shape[0]
     if not p.enabled:

@@ -2,9 +2,10 @@
 
 Problems (bad news that needs a decision) arise each day at the units, in three domains. Their
 daily rate per unit is a base rate from the scenario times a *pressure* per domain. In the core
-model the pressure is 1; the war economy and the front (M5-M8) set it from their own state
-(shortages raise supply problems, damaged equipment raises equipment problems, front losses and
-reruns raise front problems). Everything the command sees of the war enters through here.
+model the pressure is 1; in the coupled model the front (M8) and industry (M6) set it (losses
+raise front and equipment problems, a shell shortfall raises supply problems), reruns (M4) add
+front problems, and money (M5) adds its risk aversion, which drives decisions up the chain.
+Everything the command sees of the war enters through here.
 """
 
 from __future__ import annotations

@@ -185,6 +185,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{sc.name} ({sc.content_hash[:12]}), {where}seed {args.seed}, {args.members} "
             f"members, {days} days from {sc.meta.start_date}: p10 / p50 / p90 across members",
             summary_from_values(values)))
+        if "collapsed" in values:  # the headline answer: how many regimes still stand
+            from .stats import wilson
+
+            fallen = np.asarray(values["collapsed"]) > 0.5
+            k, n = int((~fallen).sum()), len(fallen)
+            lo, hi = wilson(np.array(k), np.array(n))
+            console.print(f"regime still standing after {days} days: {k} of {n} members, "
+                          f"{k / n:.0%} [95% interval {float(lo):.0%}-{float(hi):.0%}]",
+                          highlight=False)
         if run_id is not None:
             console.print(f"stored as run [bold]{run_id}[/] in {store.path}", highlight=False)
         if report_path is not None and store is not None:

@@ -247,6 +247,8 @@ def remove_resolved(
     he knew of, and of no others. Severity and age sums shrink with their counts.
     """
     resolved = np.minimum(resolved, s.unresolved)
+    if not resolved.any():  # nothing resolved today: every compartment stays as it is
+        return s
     hid = s.hidden.sum(axis=2)  # [E, K]
     other = s.unresolved - hid
     f = buried_fix_factor[:, None] if isinstance(buried_fix_factor, np.ndarray) else (

@@ -423,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--members", type=int, default=200,
                     help="default-ensemble members (the 1,000-member time is extrapolated "
                          "below 1,000)")
-    ap.add_argument("--batch", type=int, default=256, help="ensemble batch size (simulate's)")
+    ap.add_argument("--batch", type=int, default=64, help="ensemble batch size (simulate's)")
     ap.add_argument("--workers", type=int, default=1,
                     help="processes for the ensemble (loyaltytrap.store.pool_batches)")
     ap.add_argument("--kernel-members", type=int, default=64)

@@ -30,19 +30,9 @@ def test_results_do_not_depend_on_batch_size(small: Scenario) -> None:
         assert one.events.reset_index(drop=True).equals(other.events.reset_index(drop=True))
 
 
-def _states(sc: Scenario, days: int, members: int = 4, seed: int = 1):
-    records, _ = draw_parameters(sc, np.arange(members), seed)
-    params = Params.from_records(records)
-    streams = Streams(seed, np.arange(members))
-    state = init_state(params, streams)
-    for _ in range(days):
-        state, _ev = step(state, params, streams)
-        yield state, params
-
-
-def test_invariants_hold_every_day(small: Scenario) -> None:
+def test_invariants_hold_every_day(small: Scenario, daily_states) -> None:
     n_officers = None
-    for s, p in _states(small, 300):
+    for s, p in daily_states(small, 300):
         o = s.officers
         n_officers = n_officers or o.fear.shape[1]
         assert o.fear.shape[1] == n_officers == p.tree.n  # officer count fixed

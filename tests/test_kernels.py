@@ -8,22 +8,10 @@ import numpy as np
 import pytest
 
 from loyaltytrap import kernels
-from loyaltytrap.engine import Params, init_state, step
 from loyaltytrap.mechanisms import reporting, signoff
-from loyaltytrap.rng import Streams
-from loyaltytrap.scenario import Scenario, draw_parameters
+from loyaltytrap.scenario import Scenario
 
 pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba not installed")
-
-
-def _warm_state(sc: Scenario, days: int, E: int = 5, seed: int = 3):
-    records, _ = draw_parameters(sc, np.arange(E), seed)
-    params = Params.from_records(records)
-    streams = Streams(seed, np.arange(E))
-    state = init_state(params, streams)
-    for _ in range(days):
-        state, _ = step(state, params, streams)
-    return state, params
 
 
 def _assert_same(a: object, b: object) -> None:
@@ -34,9 +22,9 @@ def _assert_same(a: object, b: object) -> None:
 
 
 @pytest.mark.parametrize("hop", [0, 1, 2])
-def test_sitrep_kernel_matches_numpy(small: Scenario, hop: int) -> None:
+def test_sitrep_kernel_matches_numpy(small: Scenario, hop: int, daily_states) -> None:
     sc = small.with_overrides([f"reporting.hop_delay_days={hop}"])
-    state, params = _warm_state(sc, 120)
+    *_, (state, params) = daily_states(sc, 120, members=5, seed=3)
     rng = np.random.default_rng(0)
     E, N, U = state.members, params.tree.n, params.tree.n_units
     new = (rng.random((E, 3, U)) < 0.1).astype(float)
@@ -47,8 +35,8 @@ def test_sitrep_kernel_matches_numpy(small: Scenario, hop: int) -> None:
     _assert_same(reporting.sanitize_reports(*args), kernels.sanitize_reports(*args))
 
 
-def test_signoff_kernel_matches_numpy(small: Scenario) -> None:
-    state, params = _warm_state(small, 150)
+def test_signoff_kernel_matches_numpy(small: Scenario, daily_states) -> None:
+    *_, (state, params) = daily_states(small, 150, members=5, seed=3)
     rng = np.random.default_rng(1)
     E, N, U = state.members, params.tree.n, params.tree.n_units
     o = state.officers

@@ -18,7 +18,7 @@ import numpy as np
 from .mechanisms.hierarchy import SERVING, Tree
 from .mechanisms.reporting import ReportingParams, ReportState, scrub_probability
 from .mechanisms.signoff import DecisionState, SignoffParams, escalation_probability
-from .params import col
+from .params import col, per_member
 
 try:  # Numba is optional: without it the plain NumPy versions run
     import numba
@@ -31,10 +31,6 @@ except ImportError:  # pragma: no cover - exercised only where numba is missing
 def enabled() -> bool:
     """True when the compiled kernels are available and not switched off."""
     return HAVE_NUMBA and os.environ.get("LOYALTYTRAP_KERNEL", "numba") != "numpy"
-
-
-def _per_member(x: np.ndarray | float, E: int) -> np.ndarray:
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(x, np.float64), (E,)))
 
 
 if HAVE_NUMBA:
@@ -283,8 +279,8 @@ def sanitize_reports(
         s.inbox, s.inbox_sev, s.inbox_age, s.inflight, s.inflight_sev, s.inflight_age,
         s.hidden, s.hidden_sev, s.hidden_age, s.known, s.unresolved, f(new), f(new_sev),
         f(scrub_probability(p, fear, candour), dtype=np.float64), f(u_sitrep),
-        _per_member(p.severity_growth, E), _per_member(p.visibility_threshold, E),
-        _per_member(p.picture_window_days, E), np.asarray(tree.offsets, np.int64),
+        per_member(p.severity_growth, E), per_member(p.visibility_threshold, E),
+        per_member(p.picture_window_days, E), np.asarray(tree.offsets, np.int64),
         np.asarray(tree.level_sizes, np.int64), D, day % D if D > 0 else 0, s.pass_ema,
         s.arisen_total, s.relayed_total,
     )
@@ -317,7 +313,7 @@ def sign_off_queues(
         s.queue, s.queue_age, np.ascontiguousarray(new_requests, dtype=np.float64),
         np.ascontiguousarray(np.broadcast_to(cap, fear.shape), dtype=np.float64),
         np.ascontiguousarray(p_esc, dtype=np.float64), np.ascontiguousarray(competence),
-        _per_member(p.expiry_hazard, E), np.ascontiguousarray(u),
+        per_member(p.expiry_hazard, E), np.ascontiguousarray(u),
         np.asarray(tree.offsets, np.int64), np.asarray(tree.level_sizes, np.int64),
         bool(p.enabled),
     )

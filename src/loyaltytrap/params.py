@@ -116,6 +116,11 @@ def col(x: np.ndarray | float) -> np.ndarray | float:
     return x[:, None] if isinstance(x, np.ndarray) else x
 
 
+def per_member(x: np.ndarray | float, E: int) -> np.ndarray:
+    """A per-member parameter (``[E]`` array or a number) as its own float64 ``[E]`` array."""
+    return np.broadcast_to(np.asarray(x, dtype=np.float64), (E,)).copy()
+
+
 def replace(record: Any, **changes: Any) -> Any:
     """A copy of a frozen record with some fields changed."""
     return dataclasses.replace(record, **changes)

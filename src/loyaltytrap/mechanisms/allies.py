@@ -39,7 +39,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from ..events import EventBatch, register_templates
-from ..params import Common, param
+from ..params import Common, param, per_member
 
 ALLIES = ("Venezuela", "Cuba", "Hungary", "Iran", "Belarus")
 KEYS = tuple(a.lower() for a in ALLIES)
@@ -127,24 +127,21 @@ class AlliesState:
     drone_parts: np.ndarray
 
 
-def _e(x: np.ndarray | float, E: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(x, dtype=np.float64), (E,)).copy()
-
 
 def per_ally(p: AlliesParams, what: str, E: int) -> np.ndarray:
     """``<ally>_<what>`` of every ally as ``[E, A]`` (what: status, hazard or weight)."""
-    return np.stack([_e(getattr(p, f"{k}_{what}"), E) for k in KEYS], axis=1)
+    return np.stack([per_member(getattr(p, f"{k}_{what}"), E) for k in KEYS], axis=1)
 
 
 def circumvention(p: AlliesParams, status: np.ndarray) -> np.ndarray:
     """Circumvention capacity ``[E]``: other channels plus the weighted statuses."""
     E = status.shape[0]
-    return _e(p.other_channels, E) + (per_ally(p, "weight", E) * status).sum(axis=1)
+    return per_member(p.other_channels, E) + (per_ally(p, "weight", E) * status).sum(axis=1)
 
 
 def defeat_probability(p: AlliesParams, E: int) -> np.ndarray:
     """Chance the Hungarian government loses the election ``[E]``: Phi(lead / sd)."""
-    return ndtr(_e(p.hungary_opposition_lead, E) / _e(p.hungary_poll_error_sd, E))
+    return ndtr(per_member(p.hungary_opposition_lead, E) / per_member(p.hungary_poll_error_sd, E))
 
 
 def _outputs(p: AlliesParams, status: np.ndarray, status0: np.ndarray,
@@ -152,10 +149,10 @@ def _outputs(p: AlliesParams, status: np.ndarray, status0: np.ndarray,
     E = status.shape[0]
     cap = circumvention(p, status)
     index = np.where(capacity0 > 0, cap / np.maximum(capacity0, 1e-300), 1.0)
-    shift = _e(p.defect_sensitivity, E) * np.clip(1.0 - index, 0.0, 1.0)
+    shift = per_member(p.defect_sensitivity, E) * np.clip(1.0 - index, 0.0, 1.0)
     iran = np.where(status0[:, IRAN] > 0,
                     status[:, IRAN] / np.maximum(status0[:, IRAN], 1e-300), 1.0)
-    drones = 1.0 - _e(p.iran_drone_parts_share, E) * np.clip(1.0 - iran, 0.0, 1.0)
+    drones = 1.0 - per_member(p.iran_drone_parts_share, E) * np.clip(1.0 - iran, 0.0, 1.0)
     return cap, index, shift, drones
 
 
@@ -188,14 +185,14 @@ def lose_allies(
     hazard = per_ally(p, "hazard", E)
     lost_today = ~s.lost & (u[:, :A] < -np.expm1(-hazard))
 
-    vote = ~s.election_held & (day >= _e(p.hungary_election_day, E))
+    vote = ~s.election_held & (day >= per_member(p.hungary_election_day, E))
     z = ndtri(np.clip(u[:, A], 1e-12, 1.0 - 1e-12))
-    margin = _e(p.hungary_opposition_lead, E) + _e(p.hungary_poll_error_sd, E) * z
+    margin = per_member(p.hungary_opposition_lead, E) + per_member(p.hungary_poll_error_sd, E) * z
     won = vote & (margin > 0.0)
     lost_today[:, HUNGARY] |= won & ~s.lost[:, HUNGARY]
 
     before = s.status
-    rec = _e(p.recovery_rate, E)[:, None]
+    rec = per_member(p.recovery_rate, E)[:, None]
     status = before + rec * np.maximum(s.status0 - before, 0.0)
     status = np.where(lost_today, 0.0, status)
     lost = s.lost | lost_today

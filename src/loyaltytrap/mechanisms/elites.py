@@ -70,7 +70,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from ..events import EventBatch, register_templates
-from ..params import Common, col, option, param
+from ..params import Common, col, option, param, per_member
 
 UNIFORMS_PER_DAY = 1  # the daily rumour factor of a member's elite
 INIT_UNIFORMS_PER_ELITE = 2  # threshold and sensitivity of each agent
@@ -165,9 +165,6 @@ class ElitesState:
     run_day: np.ndarray
 
 
-def _e(x: np.ndarray | float, E: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(x, dtype=np.float64), (E,)).copy()
-
 
 def init_elites(p: ElitesParams, E: int, u: np.ndarray | None = None) -> ElitesState:
     """Day 0: thresholds and sensitivities drawn, nobody out yet.
@@ -185,19 +182,19 @@ def init_elites(p: ElitesParams, E: int, u: np.ndarray | None = None) -> ElitesS
         q, v = np.clip(u[:, :M], 1e-12, 1 - 1e-12), u[:, M:2 * M]
     if p.threshold_draw == "quantiles":
         q = np.broadcast_to((np.arange(M) + 0.5) / M, (E, M))
-    theta = np.clip(col(_e(p.threshold_mean, E)) + col(_e(p.threshold_sd, E)) * ndtri(q),
-                    0.0, 1.0)
+    mean, sd = col(per_member(p.threshold_mean, E)), col(per_member(p.threshold_sd, E))
+    theta = np.clip(mean + sd * ndtri(q), 0.0, 1.0)
     if p.threshold_draw == "grid":
         theta = np.broadcast_to(np.arange(M) / M, (E, M)).copy()
     if 0 <= p.perturbed_agent < M:
-        theta[:, p.perturbed_agent] = _e(p.perturbed_threshold, E)
-    spread = col(_e(p.sensitivity_spread, E))
+        theta[:, p.perturbed_agent] = per_member(p.perturbed_threshold, E)
+    spread = col(per_member(p.sensitivity_spread, E))
     sens = 1.0 + spread * (2.0 * v - 1.0)
     z = np.zeros(E)
     liquidity = bank_liquidity(p, np.zeros(E))
     return ElitesState(
         threshold=theta, sensitivity=np.asarray(sens, dtype=np.float64),
-        anxiety=np.broadcast_to(col(_e(p.initial_anxiety, E)), (E, M)).copy(),
+        anxiety=np.broadcast_to(col(per_member(p.initial_anxiety, E)), (E, M)).copy(),
         out=np.zeros((E, M), bool), out_today=z, diverted=z.copy(), diverted_total=z.copy(),
         withdrawal_share=z.copy(), liquidity=liquidity, bank_run=np.zeros(E, bool),
         run_day=np.full(E, -1, np.int64),
@@ -207,10 +204,10 @@ def init_elites(p: ElitesParams, E: int, u: np.ndarray | None = None) -> ElitesS
 def bank_liquidity(p: ElitesParams, reserve_fall: np.ndarray) -> np.ndarray:
     """Share of deposits the banks can pay out ``[E]`` given the share of the reserves spent."""
     E = np.shape(reserve_fall)[0]
-    backstop = _e(p.state_backstop, E) * (1.0 - np.clip(reserve_fall, 0.0, 1.0))
+    backstop = per_member(p.state_backstop, E) * (1.0 - np.clip(reserve_fall, 0.0, 1.0))
     if p.bank_model == "diamond_dybvig":
-        return (1.0 + backstop) / _e(p.promised_return, E)
-    return _e(p.bank_liquidity, E) + backstop
+        return (1.0 + backstop) / per_member(p.promised_return, E)
+    return per_member(p.bank_liquidity, E) + backstop
 
 
 def bank_run_now(p: ElitesParams, withdrawal: np.ndarray, reserve_fall: np.ndarray
@@ -220,9 +217,9 @@ def bank_run_now(p: ElitesParams, withdrawal: np.ndarray, reserve_fall: np.ndarr
     if p.bank_model != "diamond_dybvig":
         return withdrawal > bank_liquidity(p, reserve_fall)
     E = withdrawal.shape[0]
-    r1, R = _e(p.promised_return, E), _e(p.long_return, E)
+    r1, R = per_member(p.promised_return, E), per_member(p.long_return, E)
     # A = 1 + backstop per unit deposited; paying r1 w early leaves A - r1 w to earn R
-    assets = 1.0 + _e(p.state_backstop, E) * (1.0 - np.clip(reserve_fall, 0.0, 1.0))
+    assets = 1.0 + per_member(p.state_backstop, E) * (1.0 - np.clip(reserve_fall, 0.0, 1.0))
     left = assets - r1 * withdrawal
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = np.where(withdrawal < 1.0, R * np.maximum(left, 0.0)
@@ -267,14 +264,15 @@ def unnerve_elites(
         return ElitesState(s.threshold, s.sensitivity, s.anxiety, s.out, z, z.copy(),
                            s.diverted_total, s.withdrawal_share, s.liquidity, s.bank_run,
                            s.run_day), []
-    sd = _e(p.anxiety_noise_sd, E)
+    sd = per_member(p.anxiety_noise_sd, E)
     z = ndtri(np.clip(u[:, 0].astype(np.float64), 1e-12, 1.0 - 1e-12))
     rumour = np.exp(sd * z - 0.5 * sd**2)
     news = (p.anxiety_per_strike * np.asarray(strikes_inside, float)
             + p.anxiety_per_reserve_fall * np.clip(reserve_fall, 0.0, 1.0)
             + p.anxiety_per_surprise * np.asarray(surprises, float)) * rumour
-    x = s.sensitivity * col(_e(news, E))
-    anxiety = s.anxiety * (1.0 - col(_e(p.anxiety_decay, E))) - np.expm1(-x) * (1.0 - s.anxiety)
+    x = s.sensitivity * col(per_member(news, E))
+    decay = col(per_member(p.anxiety_decay, E))
+    anxiety = s.anxiety * (1.0 - decay) - np.expm1(-x) * (1.0 - s.anxiety)
     anxiety = np.clip(anxiety, 0.0, 1.0)
 
     out = cascade(np.maximum(s.threshold - anxiety, 0.0), s.out)
@@ -282,9 +280,9 @@ def unnerve_elites(
     out_today = (out & ~s.out).sum(axis=1).astype(float)
 
     diverted = p.hoard_max_usd_bn_per_day * np.where(out, 1.0, anxiety).mean(axis=1)
-    withdrawal = _e(p.elite_deposit_share, E) * share_out
-    liquidity = bank_liquidity(p, _e(reserve_fall, E))
-    new_run = bank_run_now(p, withdrawal, _e(reserve_fall, E)) & ~s.bank_run
+    withdrawal = per_member(p.elite_deposit_share, E) * share_out
+    liquidity = bank_liquidity(p, per_member(reserve_fall, E))
+    new_run = bank_run_now(p, withdrawal, per_member(reserve_fall, E)) & ~s.bank_run
 
     m_out = np.flatnonzero(out_today > 0)
     m_run = np.flatnonzero(new_run)

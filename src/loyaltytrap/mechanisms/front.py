@@ -60,7 +60,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from ..events import EventBatch, register_templates
-from ..params import Common, option, param
+from ..params import Common, option, param, per_member
 
 SLACKS = ("time", "parts", "options")
 FACTORS = ("supply", "equipment", "competence", "timeliness", "truth")
@@ -160,18 +160,15 @@ class FrontState:
     war_intensity: np.ndarray
 
 
-def _e(x: np.ndarray | float, E: int) -> np.ndarray:
-    """A per-member value as a float64 ``[E]`` array."""
-    return np.broadcast_to(np.asarray(x, dtype=np.float64), (E,)).copy()
-
 
 def init_front(p: FrontParams, E: int) -> FrontState:
     """Day 0: forces and slack as the scenario sets them, nothing lost yet."""
-    slack0 = np.stack([_e(p.time_slack_days, E), _e(p.parts_slack_days, E),
-                       _e(p.reserves, E)], axis=1)
+    slack0 = np.stack([per_member(p.time_slack_days, E), per_member(p.parts_slack_days, E),
+                       per_member(p.reserves, E)], axis=1)
     z = np.zeros(E)
     return FrontState(
-        own=_e(p.own_force, E), opp=_e(p.opponent_force, E), own_loss=z, opp_loss=z.copy(),
+        own=per_member(p.own_force, E), opp=per_member(p.opponent_force, E), own_loss=z,
+        opp_loss=z.copy(),
         own_loss_total=z.copy(), opp_loss_total=z.copy(), committed=z.copy(),
         slack=slack0.copy(), slack0=slack0, exhausted_day=np.full((E, 3), np.nan),
         factors=np.ones((E, 5)), effectiveness=np.ones(E), strength_ratio=np.ones(E),
@@ -230,8 +227,9 @@ def effectiveness_factors(
     f = np.clip(np.stack([supply_on_hand, equipment_ok, competence, timeliness, truth], 1),
                 0.0, 1.0)
     E = f.shape[0]
-    w = np.stack([_e(x, E) for x in (p.supply_weight, p.equipment_weight, p.competence_weight,
-                                     p.timeliness_weight, p.truth_weight)], axis=1)
+    w = np.stack([per_member(x, E) for x in (p.supply_weight, p.equipment_weight,
+                                             p.competence_weight, p.timeliness_weight,
+                                             p.truth_weight)], axis=1)
     # 0**0 = 1: a factor with weight 0 has no effect even at 0
     return f, np.prod(np.where(w > 0, f ** w, 1.0), axis=1)
 
@@ -276,17 +274,17 @@ def fight(
                                          decision_latency_days, truth)
 
     # the fight, integrated exactly over the day with today's kill rates
-    sd = _e(p.daily_noise_sd, E)
+    sd = per_member(p.daily_noise_sd, E)
     z = ndtri(np.clip(u[:, :2].astype(np.float64), 1e-12, 1.0 - 1e-12))
     noise = np.exp(sd[:, None] * z - 0.5 * sd[:, None] ** 2)
-    a = _e(p.alpha, E) * eff * noise[:, 0]
-    b = _e(p.beta, E) * noise[:, 1]
+    a = per_member(p.alpha, E) * eff * noise[:, 0]
+    b = per_member(p.beta, E) * noise[:, 1]
     law = square_law_day if p.law == "square" else linear_law_day
     R1, B1 = law(s.own, s.opp, a, b)
     own_loss, opp_loss = s.own - R1, s.opp - B1
 
     # options: reserves plug losses above the threshold (every loss once no depth is left)
-    threshold = np.where(time_s > 0.0, _e(p.reserve_commit_losses, E), 0.0)
+    threshold = np.where(time_s > 0.0, per_member(p.reserve_commit_losses, E), 0.0)
     committed = np.minimum(opt_s, np.maximum(own_loss - threshold, 0.0))
     own = R1 + committed + p.own_replacements
     opp = B1 + p.opponent_replacements
@@ -306,10 +304,10 @@ def fight(
     # options
     order = (~np.isnan(s.exhausted_day)).sum(axis=1, keepdims=True) + np.cumsum(new, axis=1)
 
-    ref = _e(p.reference_own_losses, E)
+    ref = per_member(p.reference_own_losses, E)
     loss_ratio = np.maximum(own_loss, 0.0) / ref
     n_out = out.sum(axis=1)
-    xp = _e(p.exhausted_pressure, E)
+    xp = per_member(p.exhausted_pressure, E)
     front_p = loss_ratio ** p.front_pressure_elasticity * (1.0 + xp * n_out)
     equip_p = (1.0 + p.equipment_pressure_gain * (1.0 - factors[:, 1])) * (1.0 + xp * out[:, 1])
     intensity = loss_ratio ** p.intensity_elasticity

@@ -56,7 +56,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from ..events import EventBatch, register_templates
-from ..params import Common, col, option, param, replace
+from ..params import Common, col, option, param, per_member, replace
 from .money import allocate
 
 UNIFORMS_PER_DAY = 1  # sampling noise of the defective share of today's parts orders
@@ -186,14 +186,12 @@ class IndustryState:
     output_total: np.ndarray
 
 
-def _e(x: np.ndarray | float, E: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(x, dtype=np.float64), (E,)).copy()
-
 
 def line_rates(p: IndustryParams, E: int) -> np.ndarray:
     """Nominal output per line, units/day ``[E, L]``."""
-    return np.stack([_e(p.missile_rate_per_year, E) / 365.0, _e(p.shell_rate_per_day, E),
-                     _e(p.drone_rate_per_day, E)], axis=1)
+    return np.stack([per_member(p.missile_rate_per_year, E) / 365.0,
+                     per_member(p.shell_rate_per_day, E),
+                     per_member(p.drone_rate_per_day, E)], axis=1)
 
 
 def series_yield(d: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -217,25 +215,28 @@ def plant_factor(p: IndustryParams, capacity: np.ndarray, tools: np.ndarray) -> 
 def init_industry(p: IndustryParams, E: int) -> IndustryState:
     """Day 0: undamaged plants, a steady pipeline and ``parts_cover_days`` of stock."""
     rate = line_rates(p, E)
-    k = np.stack([_e(p.guidance_parts_per_unit, E), _e(p.drone_parts_per_unit, E)], axis=1)
-    cost = np.stack([_e(p.guidance_part_cost_usd_m, E), _e(p.drone_part_cost_usd_m, E)], 1)
-    d0 = _e(p.grey_defect_rate, E)
+    k = np.stack([per_member(p.guidance_parts_per_unit, E),
+                  per_member(p.drone_parts_per_unit, E)], axis=1)
+    cost = np.stack([per_member(p.guidance_part_cost_usd_m, E),
+                     per_member(p.drone_part_cost_usd_m, E)], axis=1)
+    d0 = per_member(p.grey_defect_rate, E)
     y0 = series_yield(d0[:, None], k)
     if p.design_for_yield == "none":
         y0 = np.ones_like(y0)
-    design = rate[:, COMP_LINE] * col(_e(p.component_headroom, E))
+    design = rate[:, COMP_LINE] * col(per_member(p.component_headroom, E))
     design[:, IMPORTED] /= y0
     need0 = k * rate[:, COMP_LINE[IMPORTED]] / y0
     T = p.parts_lead_time_days
     pipe = np.repeat(need0[:, :, None], T, axis=2)
     z = np.zeros
     L, CI = len(LINES), len(IMPORTED)
-    inv = need0 * col(_e(p.parts_cover_days, E))
+    inv = need0 * col(per_member(p.parts_cover_days, E))
     return IndustryState(
         line_rate=rate, design=design, parts_per_unit=k, part_cost=cost / 1000.0,
-        grey_capacity=need0 * col(_e(p.grey_market_capacity_factor, E)), need_baseline=need0,
+        grey_capacity=need0 * col(per_member(p.grey_market_capacity_factor, E)),
+        need_baseline=need0,
         output=rate.copy(), potential=design.copy(), binding=np.full((E, L), -1, np.int64),
-        supply_ratio=rate[:, SHELLS] / _e(p.shell_need_per_day, E),
+        supply_ratio=rate[:, SHELLS] / per_member(p.shell_need_per_day, E),
         inventory=inv, inventory_defective=inv * d0[:, None], pipeline=pipe,
         pipeline_defective=pipe * d0[:, None, None], arrived=z((E, CI)), ordered=z((E, CI)),
         defect_rate=np.full(E, np.nan), order_defect_rate=d0.copy(),

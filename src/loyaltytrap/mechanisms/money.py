@@ -54,7 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..events import EventBatch, register_templates
-from ..params import Common, param
+from ..params import Common, param, per_member
 
 UNIFORMS_PER_DAY = 1  # stochastic rounding of the count of refused fixes
 DAYS_PER_MONTH = 365.25 / 12
@@ -153,13 +153,10 @@ class MoneyState:
     diverted_total: np.ndarray
 
 
-def _e(x: np.ndarray | float, E: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(x, dtype=np.float64), (E,)).copy()
-
 
 def implied_gdp(p: MoneyParams, E: int) -> np.ndarray:
     """GDP implied by the reserves and their share of GDP, USD bn per year ``[E]``."""
-    return _e(p.reserves_usd_bn, E) / _e(p.reserves_gdp_share, E)
+    return per_member(p.reserves_usd_bn, E) / per_member(p.reserves_gdp_share, E)
 
 
 def baseline_revenue(p: MoneyParams, gdp: np.ndarray, day: int) -> np.ndarray:
@@ -185,11 +182,11 @@ def runway_months_of(reserves: np.ndarray, burn_per_day: np.ndarray) -> np.ndarr
 
 def init_money(p: MoneyParams, E: int) -> MoneyState:
     """Day 0: the reserves and GDP of the scenario, the baseline burn."""
-    reserves = _e(p.reserves_usd_bn, E)
+    reserves = per_member(p.reserves_usd_bn, E)
     gdp = implied_gdp(p, E)
     z = np.zeros(E)
     if p.enabled:
-        burn = _e(p.baseline_reserve_draw_usd_bn_per_year, E) / 365.0
+        burn = per_member(p.baseline_reserve_draw_usd_bn_per_year, E) / 365.0
         ra = risk_aversion_of(p, reserves, gdp)
     else:
         burn, ra = z.copy(), z.copy()

@@ -48,7 +48,7 @@ import numpy as np
 from scipy.stats import poisson
 
 from ..events import EventBatch, register_templates
-from ..params import Common, col, param, replace
+from ..params import Common, col, param, per_member, replace
 from .industry import ENGINE_PLANT, N_PLANTS, PLANTS
 
 UNIFORMS_PER_DAY = N_PLANTS + 1  # one per plant (hit or not), one for the other strikes
@@ -151,9 +151,6 @@ class StrikesState:
     restore_days_total: np.ndarray
 
 
-def _e(x: np.ndarray | float, E: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(x, dtype=np.float64), (E,)).copy()
-
 
 def init_strikes(p: StrikesParams, E: int) -> StrikesState:
     """Day 0: whole plants and tools, except the engine plant, already struck and burning
@@ -161,12 +158,12 @@ def init_strikes(p: StrikesParams, E: int) -> StrikesState:
     P, T = N_PLANTS, p.tool_lead_time_days
     backlog = np.zeros((E, P))
     if p.enabled:
-        backlog[:, ENGINE_PLANT] = _e(p.initial_engine_damage, E)
+        backlog[:, ENGINE_PLANT] = per_member(p.initial_engine_damage, E)
     open_ = backlog > 0
     z = np.zeros
     return StrikesState(
         capacity=1.0 - backlog, backlog=backlog, wait=np.where(open_, np.nan, 0.0),
-        work_left=backlog * col(_e(p.repair_days_full, E)),
+        work_left=backlog * col(per_member(p.repair_days_full, E)),
         job_start=np.where(open_, 0.0, -1.0), job_waited=z((E, P)), tools=np.ones((E, P)),
         tool_wait=np.full((E, P), np.nan), tool_pipeline=z((E, P, T)), work_plan=z((E, P)),
         tool_plan=z((E, P)), request_usd_bn=z(E), hit=z((E, P), bool), strikes_today=z(E),
@@ -180,11 +177,11 @@ def init_strikes(p: StrikesParams, E: int) -> StrikesState:
 def daily_hazard(p: StrikesParams, intensity: np.ndarray) -> np.ndarray:
     """Strike hazard per plant per day ``[E, P]``."""
     E = intensity.shape[0]
-    depth = np.repeat(_e(p.typical_plant_depth_km, E)[:, None], N_PLANTS, axis=1)
-    depth[:, ENGINE_PLANT] = _e(p.deep_plant_depth_km, E)
+    depth = np.repeat(per_member(p.typical_plant_depth_km, E)[:, None], N_PLANTS, axis=1)
+    depth[:, ENGINE_PLANT] = per_member(p.deep_plant_depth_km, E)
     prio = np.ones((E, N_PLANTS))
-    prio[:, ENGINE_PLANT] = _e(p.engine_plant_priority, E)
-    reachable = depth <= col(_e(p.strike_reach_km, E))
+    prio[:, ENGINE_PLANT] = per_member(p.engine_plant_priority, E)
+    reachable = depth <= col(per_member(p.strike_reach_km, E))
     return col(p.strikes_per_plant_per_year / 365.0 * intensity) * prio * reachable
 
 

@@ -313,7 +313,20 @@ def _rerun_events(
     return [EventBatch("reruns", m, value=d.reruns[m], value2=wait[m], label=label)]
 
 
-Recorder = Callable[[State, Params], None]
+Recorder = Callable[[State, Params, np.ndarray], None]
+
+
+def take_members(obj: Any, keep: np.ndarray) -> Any:
+    """``obj`` (a state or parameter record, recursively) with only the members in ``keep``
+    (a boolean ``[E]`` mask): every array field is indexed on its first, ensemble axis;
+    numbers, options and the tree are shared."""
+    if isinstance(obj, np.ndarray):
+        return obj[keep] if obj.ndim else obj
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type | Tree):
+        changes = {f.name: take_members(getattr(obj, f.name), keep)
+                   for f in dataclasses.fields(obj)}
+        return dataclasses.replace(obj, **changes)
+    return obj
 
 
 def run_batch(
@@ -323,15 +336,36 @@ def run_batch(
     on_day: Recorder | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[State, EventLog]:
-    """Advance a batch of members ``days`` days, calling ``on_day`` after each day."""
+    """Advance a batch of members ``days`` days, calling ``on_day(state, params, rows)`` after
+    each day with the batch rows the state holds.
+
+    A member whose regime has collapsed is frozen from then on (its trajectory ends on its
+    collapse day), so it leaves the batch: the days after cost nothing, and the rows still
+    running keep their own streams. The returned state holds the members still running.
+    """
+    E = len(streams.members)
     state = init_state(params, streams)
     log = EventLog()
-    for _ in range(days):
+    rows = np.arange(E)  # batch rows of the members still running
+    for t in range(days):
         day = state.day
         state, events = step(state, params, streams)
+        if len(rows) < E:  # event rows are positions in the running set
+            events = [dataclasses.replace(b, member=rows[b.member]) for b in events]
         log.add(day, events)
         if on_day is not None:
-            on_day(state, params)
+            on_day(state, params, rows)
         if progress is not None:
-            progress(len(streams.members))
+            progress(E)
+        fallen = state.stability.collapsed
+        if fallen.any() and t + 1 < days:
+            keep = ~fallen
+            if not keep.any():  # every regime has fallen: nothing left to simulate
+                if progress is not None:
+                    progress(E * (days - t - 1))
+                break
+            rows = rows[keep]
+            state = take_members(state, keep)
+            params = take_members(params, keep)
+            streams = streams.take(keep)
     return state, log

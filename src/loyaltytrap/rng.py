@@ -89,6 +89,15 @@ class Streams:
             self._blocks[key] = cached
         return cached[1][:, day - start, :]
 
+    def take(self, keep: np.ndarray) -> Streams:
+        """The streams of the members in ``keep`` (boolean ``[E]``), with their generators and
+        the uniform blocks already drawn, so that their sequences continue unchanged."""
+        out = Streams(self.root_seed, self.members[keep])
+        idx = np.flatnonzero(keep)
+        out._gens = {k: [g[i] for i in idx] for k, g in self._gens.items()}
+        out._blocks = {k: (start, block[keep]) for k, (start, block) in self._blocks.items()}
+        return out
+
     def sparse(self, stream: str, member_rows: np.ndarray, size: int) -> np.ndarray:
         """``size`` uniforms (float64) for each listed batch row, from that member's generator.
 

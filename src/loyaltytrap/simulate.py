@@ -58,10 +58,25 @@ class _Recorder:
         for ind in INDICATORS:
             self.data[ind.name] = np.full((E, days, *_extra_shape(ind, levels)), np.nan)
 
-    def __call__(self, state: State, params: Params) -> None:
+        self.last = np.full(E, -1)  # last day recorded for each batch row
+
+    def __call__(self, state: State, params: Params, rows: np.ndarray) -> None:
+        full = len(rows) == len(self.last)
         for ind in INDICATORS:
-            self.data[ind.name][:, self.day] = ind.fn(state, params)
+            if full:
+                self.data[ind.name][:, self.day] = ind.fn(state, params)
+            else:
+                self.data[ind.name][rows, self.day] = ind.fn(state, params)
+        self.last[rows] = self.day
         self.day += 1
+
+    def finish(self) -> None:
+        """Hold the indicators of members that stopped (their regime fell) at their last
+        recorded value: a fallen regime's state is frozen from its collapse day on."""
+        for row in np.flatnonzero(self.last < self.day - 1):
+            last = self.last[row]
+            for arr in self.data.values():
+                arr[row, last + 1:] = arr[row, last]
 
 
 def _extra_shape(ind: Indicator, levels: int) -> tuple[int, ...]:
@@ -85,6 +100,7 @@ def run_members(
     streams = Streams(seed, members)
     rec = _Recorder(len(members), days, params.tree.levels)
     _, log = run_batch(params, streams, days, on_day=rec, progress=progress)
+    rec.finish()
     ds = _dataset(rec.data, members, days, params, scenario)
     draws = pd.DataFrame({"member": members, **flat})
     return ds, log.frame(members), draws

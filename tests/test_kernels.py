@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from loyaltytrap import kernels
-from loyaltytrap.mechanisms import reporting, signoff
+from loyaltytrap.mechanisms import purges, reporting, signoff
 from loyaltytrap.scenario import Scenario
 
 pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba not installed")
@@ -56,3 +56,46 @@ def test_runs_agree_with_and_without_kernels(small: Scenario, monkeypatch) -> No
                  "purged_total", "reserves_usd_bn", "stability"):
         np.testing.assert_allclose(fast[name], plain[name], rtol=1e-8, atol=1e-8,
                                    err_msg=name)
+
+
+def test_purge_kernels_match_numpy(small: Scenario, daily_states) -> None:
+    sc = small.with_overrides(["purges.candour_purge_prob=0.3", "purges.liability_hazard=0.05",
+                               "purges.candour_exposure_decay=1",
+                               "purges.scapegoat_purge_prob=0.5"])
+    *_, (state, params) = daily_states(sc, 60, members=5, seed=4)
+    rng = np.random.default_rng(2)
+    E, N = state.members, params.tree.n
+    o = state.officers
+    candid = rng.random((E, N)) < 0.4
+    surfaced = (rng.random((E, N)) < 0.2) * rng.random((E, N))
+    args = (params.purges, params.tree, o, 61, candid, surfaced, rng.random(E),
+            rng.random((E, N)).astype(np.float32))
+    plain, fast = purges.draw_causes(*args), kernels.draw_causes(*args)
+    assert (plain[2] >= 0).sum() > 5  # the draw exercises every branch, not just "none"
+    for a, b in zip(plain, fast, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=0)
+    n_level = rng.integers(0, 3, (E, params.tree.levels)).astype(float)
+    n_level[0] = 0.0  # a member with no purges keeps its fear exactly
+    spread = (params.purges, params.tree, o.fear, n_level, n_level.sum(axis=1))
+    np.testing.assert_allclose(purges.spread_fear(*spread), kernels.spread_fear(*spread),
+                               rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("hop", [0, 2])
+def test_shrink_kernel_matches_numpy(small: Scenario, hop: int, daily_states) -> None:
+    sc = small.with_overrides([f"reporting.hop_delay_days={hop}"])
+    *_, (state, _params) = daily_states(sc, 90, members=4, seed=5)
+    rng = np.random.default_rng(3)
+    keep_o, keep_h = rng.random((4, 3)), rng.random((4, 3))
+    _assert_same(reporting.shrink_reports(state.reports, keep_o, keep_h),
+                 kernels.shrink_reports(state.reports, keep_o, keep_h))
+
+
+def test_latency_quantile_kernel_matches_numpy() -> None:
+    rng = np.random.default_rng(4)
+    n = rng.integers(0, 4, (6, 50)).astype(float) * (rng.random((6, 50)) < 0.3)
+    n[2] = 0.0  # nothing decided: NaN
+    a = n * rng.integers(0, 5, (6, 50))  # whole-day ages, so latencies tie
+    for q in (0.1, 0.5, 0.9):
+        np.testing.assert_array_equal(signoff.latency_quantile(n, a, q),
+                                      kernels.latency_quantile(n, a, q))

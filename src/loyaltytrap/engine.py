@@ -174,6 +174,7 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     t, tree, E, N = state.day, params.tree, state.members, params.tree.n
     U = tree.n_units
     o = state.officers
+    fast = kernels.enabled()  # the compiled twins of the officer-level passes
 
     # 1. M10: allies fall away, and with them the routes around sanctions
     allies, ev_allies = lose_allies(state.allies, params.allies, t,
@@ -214,7 +215,7 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     )
     # 7. M2: sitreps climb the chain or are buried; buried news surfaces once visible
     known_before = state.reports.known.sum(axis=1)
-    sitreps = kernels.sanitize_reports if kernels.enabled() else sanitize_reports
+    sitreps = kernels.sanitize_reports if fast else sanitize_reports
     reports = sitreps(state.reports, params.reporting, tree, t, new, sev,
                       o.fear, o.candour, streams.uniform("reporting", "sitrep", t, N))
     # 8. M4: requests for decisions queue, climb to whoever dares own them, fixes work or not
@@ -223,7 +224,8 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     decisions = sign_off(state.decisions, params.signoff, tree, new.sum(axis=1), front_share,
                          o.fear, o.competence, o.status, pressure.risk_aversion, u_dec,
                          streams.uniform("signoff", "reruns", t, 1),
-                         kernels.sign_off_queues if kernels.enabled() else queue_pass)
+                         *((kernels.sign_off_queues, kernels.latency_quantile)
+                           if fast else (queue_pass, None)))
     # 9. M11: a sudden close of the gap surprises the leader, who answers by his rule
     leader, ev_leader = react_to_surprises(
         state.leader, params.leader, tree, known_before, reports.surfaced, state.leader.threat,
@@ -232,11 +234,13 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     decisions = settle(decisions, leader.fix_resolved)
     fixed = decisions.fixed + decisions.expired + leader.fix_resolved
     buried_fix = params.reporting.buried_fix_factor if params.reporting.enabled else 1.0
-    reports = remove_resolved(reports, split_by_domain(fixed, reports.unresolved), buried_fix)
+    reports = remove_resolved(reports, split_by_domain(fixed, reports.unresolved), buried_fix,
+                              *((kernels.shrink_reports,) if fast else ()))
     # 10. M3: candour, scapegoats and liabilities are purged; fear spreads and decays
     officers, purges, ev_purge = purge_officers(
         state.purges, params.purges, tree, o, t, reports.candid, reports.surfaced,
         leader.target, leader.threat, streams.uniform("purges", "draw", t, N), streams,
+        *((kernels.draw_causes, kernels.spread_fear) if fast else ()),
     )
     # 11. M9: strikes inside the borders, the shrinking cushion and the leader's surprises
     #     unnerve the elites; they hoard, withdraw, and may run the banks

@@ -11,11 +11,13 @@ docs/performance.md).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
 
-from .mechanisms.hierarchy import SERVING, Tree
+from .mechanisms.hierarchy import SERVING, OfficerState, Tree
+from .mechanisms.purges import PurgeParams
 from .mechanisms.reporting import ReportingParams, ReportState, scrub_probability
 from .mechanisms.signoff import DecisionState, SignoffParams, escalation_probability
 from .params import col, per_member
@@ -231,7 +233,7 @@ if HAVE_NUMBA:
                 taken = min(q, np.floor(cap[e, n] + u[e, 0, n]))
                 mean_age = age[e, n] / max(q, 1e-12) if q > 0 else 0.0
                 taken_age = taken * mean_age
-                ps = np.floor(taken * p_esc[e, n] + u[e, 1, n])
+                ps = min(np.floor(taken * p_esc[e, n] + u[e, 1, n]), taken)
                 ow = taken - ps
                 if not enabled:
                     ps = 0.0
@@ -240,7 +242,7 @@ if HAVE_NUMBA:
                 passed_age[e, n] = ps * mean_age
                 owned[e, n] = ow
                 owned_age[e, n] = ow * mean_age
-                wk = np.floor(ow * competence[e, n] + u[e, 2, n])
+                wk = min(np.floor(ow * competence[e, n] + u[e, 2, n]), ow)
                 works[e, n] = wk
                 queue[e, n] = q - taken + (ow - wk)
                 age[e, n] = age[e, n] - taken_age + (ow - wk) * mean_age
@@ -259,12 +261,154 @@ if HAVE_NUMBA:
             for n in range(N):
                 q = queue[e, n]
                 mean_age = age[e, n] / max(q, 1e-12) if q > 0 else 0.0
-                ex = np.floor(q * expiry[e] + u[e, 3, n])
+                ex = min(np.floor(q * expiry[e] + u[e, 3, n]), q)
                 expired[e, n] = ex
                 queue[e, n] = q - ex
                 a = age[e, n] - ex * mean_age
                 age[e, n] = a if a > 0.0 else 0.0
         return queue, age, owned, owned_age, passed, works, expired
+
+
+    @numba.njit(cache=True)
+    def _purge_draw(fear0, status0, vacant0, competence, candid, surfaced, u, base, decay,
+                    cand_exp, scape_exp, liability, liab_comp, max_level, day, offsets,
+                    sizes):  # pragma: no cover - compiled
+        E, N = fear0.shape
+        L = sizes.shape[0]
+        fear = np.empty_like(fear0)
+        status = np.empty_like(status0)
+        cause = np.full((E, N), -1, dtype=np.int8)
+        for e in range(E):
+            for lvl in range(L):
+                pc_l = cand_exp[e, lvl]
+                ps_l = scape_exp[e, lvl]
+                pl_l = liability[e] if lvl <= max_level else 0.0
+                for j in range(sizes[lvl]):
+                    n = offsets[lvl] + j
+                    fear[e, n] = base[e] + (fear0[e, n] - base[e]) * (1.0 - decay[e])
+                    st = status0[e, n]
+                    if st != SERVING and vacant0[e, n] <= day:
+                        st = SERVING
+                    status[e, n] = st
+                    if st != SERVING:
+                        continue
+                    pc = pc_l if candid[e, n] else 0.0
+                    ps = ps_l if surfaced[e, n] > 0 else 0.0
+                    pl = pl_l if competence[e, n] > liab_comp[e] else 0.0
+                    tot = pc + ps + pl
+                    if tot == 0.0:
+                        continue
+                    norm = max(tot, 1.0)
+                    e0 = pc / norm
+                    e1 = e0 + ps / norm
+                    e2 = e1 + pl / norm
+                    x = u[e, n]
+                    if x < e0:
+                        cause[e, n] = 0
+                    elif x < e1:
+                        cause[e, n] = 1
+                    elif x < e2:
+                        cause[e, n] = 2
+        return fear, status, cause
+
+    @numba.njit(cache=True)
+    def _fear_spread(fear0, n_level, n_all, keep_level, keep_all, offsets,
+                     sizes):  # pragma: no cover - compiled
+        E, N = fear0.shape
+        L = sizes.shape[0]
+        fear = np.empty_like(fear0)
+        for e in range(E):
+            if n_all[e] == 0.0:
+                for n in range(N):
+                    fear[e, n] = fear0[e, n]
+                continue
+            ka = keep_all[e] ** n_all[e]
+            for lvl in range(L):
+                keep = keep_level[e] ** n_level[e, lvl] * ka
+                for j in range(sizes[lvl]):
+                    n = offsets[lvl] + j
+                    f = fear0[e, n]
+                    fear[e, n] = f + (1.0 - f) * (1.0 - keep)
+        return fear
+
+    @numba.njit(cache=True)
+    def _shrink(inbox0, inbox_sev0, inbox_age0, inflight0, inflight_sev0, inflight_age0,
+                hidden0, hidden_sev0, hidden_age0, keep_o, keep_h):  # pragma: no cover
+        E, K, N = inbox0.shape
+        D = inflight0.shape[1]
+        inbox = np.empty_like(inbox0)
+        inbox_sev = np.empty_like(inbox_sev0)
+        inbox_age = np.empty_like(inbox_age0)
+        inflight = np.empty_like(inflight0)
+        inflight_sev = np.empty_like(inflight_sev0)
+        inflight_age = np.empty_like(inflight_age0)
+        hidden = np.empty_like(hidden0)
+        hidden_sev = np.empty_like(hidden_sev0)
+        hidden_age = np.empty_like(hidden_age0)
+        for e in range(E):
+            for n in range(N):
+                t_in = 0.0
+                s_in = 0.0
+                t_h = 0.0
+                s_h = 0.0
+                for k in range(K):
+                    a = inbox0[e, k, n]
+                    b = a * keep_o[e, k]
+                    inbox[e, k, n] = b
+                    t_in += a
+                    s_in += b
+                    a = hidden0[e, k, n]
+                    b = a * keep_h[e, k]
+                    hidden[e, k, n] = b
+                    t_h += a
+                    s_h += b
+                f = s_in / max(t_in, 1e-12) if t_in > 1e-12 else 1.0
+                inbox_sev[e, n] = inbox_sev0[e, n] * f
+                inbox_age[e, n] = inbox_age0[e, n] * f
+                f = s_h / max(t_h, 1e-12) if t_h > 1e-12 else 1.0
+                hidden_sev[e, n] = hidden_sev0[e, n] * f
+                hidden_age[e, n] = hidden_age0[e, n] * f
+                for d in range(D):
+                    t_f = 0.0
+                    s_f = 0.0
+                    for k in range(K):
+                        a = inflight0[e, d, k, n]
+                        b = a * keep_o[e, k]
+                        inflight[e, d, k, n] = b
+                        t_f += a
+                        s_f += b
+                    f = s_f / max(t_f, 1e-12) if t_f > 1e-12 else 1.0
+                    inflight_sev[e, d, n] = inflight_sev0[e, d, n] * f
+                    inflight_age[e, d, n] = inflight_age0[e, d, n] * f
+        return (inbox, inbox_sev, inbox_age, inflight, inflight_sev, inflight_age, hidden,
+                hidden_sev, hidden_age)
+
+    @numba.njit(cache=True)
+    def _latency_quantile(n, a, q):  # pragma: no cover - compiled
+        E, N = n.shape
+        out = np.full(E, np.nan)
+        lat = np.empty(N)
+        cnt = np.empty(N)
+        for e in range(E):
+            m = 0
+            for j in range(N):
+                if n[e, j] > 0:
+                    lat[m] = a[e, j] / max(n[e, j], 1e-12)
+                    cnt[m] = n[e, j]
+                    m += 1
+            if m == 0:
+                continue
+            order = np.argsort(lat[:m], kind="mergesort")  # stable, as the plain version
+            tot = 0.0  # summed in sorted order, as the plain version's cumsum
+            for i in range(m):
+                tot += cnt[order[i]]
+            cum = 0.0
+            for i in range(m):
+                cum += cnt[order[i]]
+                if cum >= q * tot:
+                    out[e] = lat[order[i]]
+                    break
+        return out
 
 
 def sanitize_reports(
@@ -317,3 +461,57 @@ def sign_off_queues(
         np.asarray(tree.offsets, np.int64), np.asarray(tree.level_sizes, np.int64),
         bool(p.enabled),
     )
+
+
+def draw_causes(
+    p: PurgeParams, tree: Tree, o: OfficerState, day: int, candid: np.ndarray,
+    surfaced: np.ndarray, threat: np.ndarray, u: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Compiled :func:`loyaltytrap.mechanisms.purges.draw_causes`."""
+    E = candid.shape[0]
+    lv = np.arange(tree.levels)[None, :]
+    cand_exp = np.broadcast_to(col(p.candour_purge_prob) * col(p.candour_exposure_decay) ** lv,
+                               (E, tree.levels))
+    scape_exp = np.broadcast_to(
+        col(p.scapegoat_purge_prob) * col(p.scapegoat_exposure_decay) ** lv, (E, tree.levels))
+    threat = np.broadcast_to(np.asarray(threat, dtype=np.float64), (E,))
+    return _purge_draw(
+        o.fear, o.status, o.vacant_until, o.competence, candid, surfaced, u,
+        per_member(p.fear_baseline, E), per_member(p.fear_decay, E),
+        np.ascontiguousarray(cand_exp, dtype=np.float64),
+        np.ascontiguousarray(scape_exp, dtype=np.float64),
+        per_member(p.liability_hazard, E) * threat, per_member(p.liability_competence, E),
+        int(p.liability_max_level), int(day), np.asarray(tree.offsets, np.int64),
+        np.asarray(tree.level_sizes, np.int64),
+    )
+
+
+def spread_fear(
+    p: PurgeParams, tree: Tree, fear: np.ndarray, n_level: np.ndarray, n_all: np.ndarray
+) -> np.ndarray:
+    """Compiled :func:`loyaltytrap.mechanisms.purges.spread_fear`."""
+    E = fear.shape[0]
+    return _fear_spread(
+        fear, np.ascontiguousarray(n_level, dtype=np.float64),
+        np.ascontiguousarray(n_all, dtype=np.float64),
+        1.0 - per_member(p.fear_spread_level, E), 1.0 - per_member(p.fear_spread_all, E),
+        np.asarray(tree.offsets, np.int64), np.asarray(tree.level_sizes, np.int64),
+    )
+
+
+def shrink_reports(s: ReportState, keep_o: np.ndarray, keep_h: np.ndarray) -> ReportState:
+    """Compiled officer pass of :func:`loyaltytrap.mechanisms.reporting.remove_resolved`."""
+    (inbox, inbox_sev, inbox_age, inflight, inflight_sev, inflight_age, hidden, hidden_sev,
+     hidden_age) = _shrink(s.inbox, s.inbox_sev, s.inbox_age, s.inflight, s.inflight_sev,
+                           s.inflight_age, s.hidden, s.hidden_sev, s.hidden_age,
+                           np.ascontiguousarray(keep_o), np.ascontiguousarray(keep_h))
+    return dataclasses.replace(
+        s, inbox=inbox, inbox_sev=inbox_sev, inbox_age=inbox_age, inflight=inflight,
+        inflight_sev=inflight_sev, inflight_age=inflight_age, hidden=hidden,
+        hidden_sev=hidden_sev, hidden_age=hidden_age)
+
+
+def latency_quantile(n: np.ndarray, a: np.ndarray, q: float) -> np.ndarray:
+    """Compiled :func:`loyaltytrap.mechanisms.signoff.latency_quantile`."""
+    return _latency_quantile(np.ascontiguousarray(n, dtype=np.float64),
+                             np.ascontiguousarray(a, dtype=np.float64), float(q))

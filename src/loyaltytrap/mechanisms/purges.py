@@ -28,6 +28,7 @@ where n_level(j) is the number of purges at officer j's level today and n all pu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,6 +144,43 @@ def purge_probabilities(
     return probs / np.maximum(total, 1.0)  # keep the partition inside [0, 1]
 
 
+def draw_causes(
+    p: PurgeParams,
+    tree: Tree,
+    o: OfficerState,
+    day: int,
+    candid: np.ndarray,
+    surfaced: np.ndarray,
+    threat: np.ndarray,
+    u: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The officer-level pass of a day (plain NumPy): fear decays toward its baseline, posts
+    whose vacancy has run out are filled, and each officer's purge cause is drawn from ``u``
+    ``[E, N]``. Returns (fear, status, cause), cause int8 ``[E, N]`` (-1 none)."""
+    fear = col(p.fear_baseline) + (o.fear - col(p.fear_baseline)) * (1.0 - col(p.fear_decay))
+    status = np.where((o.status != SERVING) & (o.vacant_until <= day), SERVING, o.status)
+    o = OfficerState(o.competence, o.loyalty, o.candour, fear, status.astype(np.int8),
+                     o.vacant_until)
+    probs = purge_probabilities(p, tree, o, candid, surfaced, threat)
+    e0 = probs[:, 0]
+    e1 = e0 + probs[:, 1]
+    e2 = e1 + probs[:, 2]
+    # the causes partition [0, 1): the lowest interval holding u wins
+    cause = np.where(u < e0, 0, np.where(u < e1, 1, np.where(u < e2, 2, -1))).astype(np.int8)
+    return fear, status.astype(np.int8), cause
+
+
+def spread_fear(
+    p: PurgeParams, tree: Tree, fear: np.ndarray, n_level: np.ndarray, n_all: np.ndarray
+) -> np.ndarray:
+    """Fear after today's purges (plain NumPy): ``n_level`` ``[E, L]`` purges per level and
+    ``n_all`` ``[E]`` in all raise fear at the purged officers' levels and a little
+    everywhere."""
+    keep = (1.0 - col(p.fear_spread_level)) ** n_level[:, tree.level_of()]
+    keep = keep * (1.0 - col(p.fear_spread_all)) ** n_all[:, None]
+    return fear + (1.0 - fear) * (1.0 - keep)
+
+
 def purge_officers(
     s: PurgeState,
     p: PurgeParams,
@@ -155,26 +193,21 @@ def purge_officers(
     threat: np.ndarray,
     u: np.ndarray,
     streams: Streams,
+    draw: Callable[..., tuple[np.ndarray, ...]] = draw_causes,
+    spread: Callable[..., np.ndarray] = spread_fear,
 ) -> tuple[OfficerState, PurgeState, list[EventBatch]]:
     """Draw today's purges, replace the purged, and spread and decay fear.
 
     ``u`` is ``[E, N]`` uniforms; ``scapegoat_target`` ``[E]`` the officer the leader blames
-    (-1 none); replacement attributes come from each member's sparse stream.
+    (-1 none); replacement attributes come from each member's sparse stream. ``draw`` and
+    ``spread`` are :func:`draw_causes` and :func:`spread_fear` or their compiled twins
+    (:mod:`loyaltytrap.kernels`).
     """
     E = candid.shape[0]
     if not p.enabled:  # no purges, and fear stays where it is
         return o, PurgeState(np.zeros((E, 3)), s.total, s.fates, s.by_level), []
-    fear = col(p.fear_baseline) + (o.fear - col(p.fear_baseline)) * (1.0 - col(p.fear_decay))
-    status = np.where((o.status != SERVING) & (o.vacant_until <= day), SERVING, o.status)
-    o = OfficerState(o.competence, o.loyalty, o.candour, fear, status.astype(np.int8),
-                     o.vacant_until)
-
-    probs = purge_probabilities(p, tree, o, candid, surfaced, threat)
-    e0 = probs[:, 0]
-    e1 = e0 + probs[:, 1]
-    e2 = e1 + probs[:, 2]
-    # the causes partition [0, 1): the lowest interval holding u wins
-    cause = np.where(u < e0, 0, np.where(u < e1, 1, np.where(u < e2, 2, -1))).astype(np.int8)
+    fear, status, cause = draw(p, tree, o, day, candid, surfaced, threat, u)
+    o = OfficerState(o.competence, o.loyalty, o.candour, fear, status, o.vacant_until)
     rows = np.arange(E)
     blamed = scapegoat_target >= 0
     tgt = np.where(blamed, scapegoat_target, 0)
@@ -218,10 +251,8 @@ def purge_officers(
     np.add.at(n_level, (member, lv), 1.0)
 
     # fear spreads: to peers at the purged officer's level, and a little to everyone
-    keep = (1.0 - col(p.fear_spread_level)) ** n_level[:, lv_of]
-    keep = keep * (1.0 - col(p.fear_spread_all)) ** today.sum(axis=1, keepdims=True)
     fear_before = o.fear
-    fear = fear_before + (1.0 - fear_before) * (1.0 - keep)
+    fear = spread(p, tree, fear_before, n_level, today.sum(axis=1))
 
     hit_m, hit_l = np.nonzero(n_level > 0)
     lv_fear_before = np.array([fear_before[m, tree.level_slice(lv_)].mean()

@@ -22,11 +22,12 @@ The leader's *perceived* problem load per domain is kept beside the *true* one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..params import Common, col, option, param
+from ..params import Common, col, option, param, replace
 from .hierarchy import Tree
 from .world import K
 
@@ -235,8 +236,27 @@ def timely_share(s: ReportState) -> np.ndarray:
     return np.clip(s.pass_ema, 0.0, 1.0)
 
 
+def shrink_reports(s: ReportState, keep_o: np.ndarray, keep_h: np.ndarray) -> ReportState:
+    """The officer pass of :func:`remove_resolved` (plain NumPy): every compartment of domain
+    k keeps ``keep_o[:, k]`` (``keep_h`` for buried news) of its problems ``[E, K]``; each
+    officer's severity and age sums shrink with its counts."""
+    def node_factor(counts: np.ndarray, shrunk: np.ndarray) -> np.ndarray:
+        tot = counts.sum(axis=-2)
+        return np.where(tot > 1e-12, shrunk.sum(axis=-2) / np.maximum(tot, 1e-12), 1.0)
+
+    ko, kh = keep_o[:, :, None], keep_h[:, :, None]
+    inbox, hidden, inflight = s.inbox * ko, s.hidden * kh, s.inflight * ko[:, None]
+    f_in, f_hid, f_fl = (node_factor(s.inbox, inbox), node_factor(s.hidden, hidden),
+                         node_factor(s.inflight, inflight))
+    return replace(
+        s, inbox=inbox, inbox_sev=s.inbox_sev * f_in, inbox_age=s.inbox_age * f_in,
+        inflight=inflight, inflight_sev=s.inflight_sev * f_fl, inflight_age=s.inflight_age * f_fl,
+        hidden=hidden, hidden_sev=s.hidden_sev * f_hid, hidden_age=s.hidden_age * f_hid)
+
+
 def remove_resolved(
-    s: ReportState, resolved: np.ndarray, buried_fix_factor: np.ndarray | float = 1.0
+    s: ReportState, resolved: np.ndarray, buried_fix_factor: np.ndarray | float = 1.0,
+    shrink: Callable[[ReportState, np.ndarray, np.ndarray], ReportState] = shrink_reports,
 ) -> ReportState:
     """Take ``resolved`` problems ``[E, K]`` out of every place their news may be.
 
@@ -244,7 +264,8 @@ def remove_resolved(
     is ``buried_fix_factor`` times as likely to be the one fixed as any other (buried
     problems are not addressed); within each group every problem is equally likely, so each
     compartment of a domain shrinks by a common factor. The leader hears of fixes of problems
-    he knew of, and of no others. Severity and age sums shrink with their counts.
+    he knew of, and of no others. Severity and age sums shrink with their counts. ``shrink``
+    is :func:`shrink_reports` or its compiled twin.
     """
     resolved = np.minimum(resolved, s.unresolved)
     if not resolved.any():  # nothing resolved today: every compartment stays as it is
@@ -256,24 +277,6 @@ def remove_resolved(
     x = resolved / np.maximum(other + f * hid, 1e-12)
     take_o = np.clip(x, 0.0, 1.0)
     take_h = np.clip((resolved - take_o * other) / np.maximum(hid, 1e-12), 0.0, 1.0)
-    keep_o, keep_h = (1.0 - take_o)[:, :, None], (1.0 - take_h)[:, :, None]
-
-    def node_factor(counts: np.ndarray, shrunk: np.ndarray) -> np.ndarray:
-        tot = counts.sum(axis=-2)
-        return np.where(tot > 1e-12, shrunk.sum(axis=-2) / np.maximum(tot, 1e-12), 1.0)
-
-    inbox, hidden, inflight = s.inbox * keep_o, s.hidden * keep_h, s.inflight * keep_o[:, None]
-    f_in, f_hid, f_fl = (node_factor(s.inbox, inbox), node_factor(s.hidden, hidden),
-                         node_factor(s.inflight, inflight))
     removed = take_o * other + take_h * hid
-    return ReportState(
-        inbox=inbox, inbox_sev=s.inbox_sev * f_in, inbox_age=s.inbox_age * f_in,
-        inflight=inflight, inflight_sev=s.inflight_sev * f_fl, inflight_age=s.inflight_age * f_fl,
-        hidden=hidden, hidden_sev=s.hidden_sev * f_hid, hidden_age=s.hidden_age * f_hid,
-        known=s.known * keep_o[:, :, 0],
-        unresolved=s.unresolved - removed,
-        received=s.received, scrubbed=s.scrubbed, candid=s.candid, surfaced=s.surfaced,
-        to_top=s.to_top, to_top_age=s.to_top_age, surfaced_age=s.surfaced_age,
-        arisen_total=s.arisen_total, relayed_total=s.relayed_total,
-        pass_ema=s.pass_ema,
-    )
+    out = shrink(s, 1.0 - take_o, 1.0 - take_h)
+    return replace(out, known=s.known * (1.0 - take_o), unresolved=s.unresolved - removed)

@@ -147,14 +147,16 @@ def queue_pass(
     mean_age = np.where(queue > 0, age / np.maximum(queue, 1e-12), 0.0)
     taken_age = taken * mean_age
     p_esc = escalation_probability(p, fear, risk_aversion, tree)
-    passed = stochastic_round(taken * p_esc, u[:, 1])
+    # counts become fractional once resolved problems are settled pro rata: never pass,
+    # fix or write off more than there is
+    passed = np.minimum(stochastic_round(taken * p_esc, u[:, 1]), taken)
     owned = taken - passed
     if not p.enabled:
         passed = np.zeros_like(taken)
         owned = taken
     passed_age = passed * mean_age
     owned_age = owned * mean_age
-    works = stochastic_round(owned * competence, u[:, 2])
+    works = np.minimum(stochastic_round(owned * competence, u[:, 2]), owned)
     # failed fixes return to the same queue (their age keeps running)
     queue = queue - taken + (owned - works)
     age = age - taken_age + (owned - works) * mean_age
@@ -165,7 +167,7 @@ def queue_pass(
 
     # overtaken by events: some waiting requests end as losses
     mean_age = np.where(queue > 0, age / np.maximum(queue, 1e-12), 0.0)
-    expired = stochastic_round(queue * col(p.expiry_hazard), u[:, 3])
+    expired = np.minimum(stochastic_round(queue * col(p.expiry_hazard), u[:, 3]), queue)
     queue = queue - expired
     age = np.maximum(age - expired * mean_age, 0.0)
     return queue, age, owned, owned_age, passed, works, expired
@@ -187,6 +189,7 @@ def sign_off(
     u: np.ndarray,
     u_member: np.ndarray,
     officer_pass: QueuePass = queue_pass,
+    quantile: Callable[[np.ndarray, np.ndarray, float], np.ndarray] | None = None,
 ) -> DecisionState:
     """One day of decisions: new requests join the unit queues, officers take up what their
     capacity allows, own or escalate it, owned fixes work or return, waiting units rerun.
@@ -194,7 +197,8 @@ def sign_off(
     ``new_requests`` is ``[E, U]`` per unit; ``front_share`` ``[E]`` the share of unresolved
     problems that are front problems; ``u`` uniforms ``[E, 4, N]`` (capacity, escalation,
     success, expiry) and ``u_member`` ``[E, 1]`` (reruns). ``officer_pass`` is
-    :func:`queue_pass` or its compiled twin (:mod:`loyaltytrap.kernels`).
+    :func:`queue_pass` or its compiled twin (:mod:`loyaltytrap.kernels`), ``quantile``
+    :func:`latency_quantile` or its twin.
     """
     queue, age, owned, owned_age, passed, works, expired = officer_pass(
         s, p, tree, new_requests, fear, competence, status, risk_aversion, u)
@@ -213,7 +217,7 @@ def sign_off(
         owned_age=owned_age.sum(axis=1), owned_by_officer=owned,
         owned_age_by_officer=owned_age, fixed=fixed, expired=expired.sum(axis=1),
         reruns=reruns, escalated=passed.sum(axis=1),
-        latency_p90=latency_quantile(owned, owned_age, 0.9),
+        latency_p90=(quantile or latency_quantile)(owned, owned_age, 0.9),
         decided_total=s.decided_total + owned.sum(axis=1),
         fixed_total=s.fixed_total + fixed, expired_total=s.expired_total + expired.sum(axis=1),
         reruns_total=s.reruns_total + reruns,
@@ -233,7 +237,7 @@ def latency_quantile(n: np.ndarray, a: np.ndarray, q: float) -> np.ndarray:
     the requests ``n`` and their age sums ``a`` decided by each officer ``[E, N]`` (each
     officer's batch counted at its mean age; NaN when nothing was decided)."""
     lat = np.where(n > 0, a / np.maximum(n, 1e-12), 0.0)
-    order = np.argsort(lat, axis=1)
+    order = np.argsort(lat, axis=1, kind="stable")  # ties in a fixed order
     lat_s = np.take_along_axis(lat, order, axis=1)
     cum = np.cumsum(np.take_along_axis(n, order, axis=1), axis=1)
     tot = cum[:, -1:]

@@ -332,13 +332,9 @@ if HAVE_NUMBA:
         return fear
 
     @numba.njit(cache=True)
-    def _shrink(inbox0, inbox_sev0, inbox_age0, inflight0, inflight_sev0, inflight_age0,
-                hidden0, hidden_sev0, hidden_age0, keep_o, keep_h):  # pragma: no cover
-        E, K, N = inbox0.shape
-        D = inflight0.shape[1]
-        inbox = np.empty_like(inbox0)
-        inbox_sev = np.empty_like(inbox_sev0)
-        inbox_age = np.empty_like(inbox_age0)
+    def _shrink(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidden_age0,
+                keep_o, keep_h):  # pragma: no cover - compiled
+        E, D, K, N = inflight0.shape
         inflight = np.empty_like(inflight0)
         inflight_sev = np.empty_like(inflight_sev0)
         inflight_age = np.empty_like(inflight_age0)
@@ -347,24 +343,14 @@ if HAVE_NUMBA:
         hidden_age = np.empty_like(hidden_age0)
         for e in range(E):
             for n in range(N):
-                t_in = 0.0
-                s_in = 0.0
                 t_h = 0.0
                 s_h = 0.0
                 for k in range(K):
-                    a = inbox0[e, k, n]
-                    b = a * keep_o[e, k]
-                    inbox[e, k, n] = b
-                    t_in += a
-                    s_in += b
                     a = hidden0[e, k, n]
                     b = a * keep_h[e, k]
                     hidden[e, k, n] = b
                     t_h += a
                     s_h += b
-                f = s_in / max(t_in, 1e-12) if t_in > 1e-12 else 1.0
-                inbox_sev[e, n] = inbox_sev0[e, n] * f
-                inbox_age[e, n] = inbox_age0[e, n] * f
                 f = s_h / max(t_h, 1e-12) if t_h > 1e-12 else 1.0
                 hidden_sev[e, n] = hidden_sev0[e, n] * f
                 hidden_age[e, n] = hidden_age0[e, n] * f
@@ -380,8 +366,7 @@ if HAVE_NUMBA:
                     f = s_f / max(t_f, 1e-12) if t_f > 1e-12 else 1.0
                     inflight_sev[e, d, n] = inflight_sev0[e, d, n] * f
                     inflight_age[e, d, n] = inflight_age0[e, d, n] * f
-        return (inbox, inbox_sev, inbox_age, inflight, inflight_sev, inflight_age, hidden,
-                hidden_sev, hidden_age)
+        return inflight, inflight_sev, inflight_age, hidden, hidden_sev, hidden_age
 
     @numba.njit(cache=True)
     def _latency_quantile(n, a, q):  # pragma: no cover - compiled
@@ -501,12 +486,11 @@ def spread_fear(
 
 def shrink_reports(s: ReportState, keep_o: np.ndarray, keep_h: np.ndarray) -> ReportState:
     """Compiled officer pass of :func:`loyaltytrap.mechanisms.reporting.remove_resolved`."""
-    (inbox, inbox_sev, inbox_age, inflight, inflight_sev, inflight_age, hidden, hidden_sev,
-     hidden_age) = _shrink(s.inbox, s.inbox_sev, s.inbox_age, s.inflight, s.inflight_sev,
-                           s.inflight_age, s.hidden, s.hidden_sev, s.hidden_age,
-                           np.ascontiguousarray(keep_o), np.ascontiguousarray(keep_h))
+    inflight, inflight_sev, inflight_age, hidden, hidden_sev, hidden_age = _shrink(
+        s.inflight, s.inflight_sev, s.inflight_age, s.hidden, s.hidden_sev, s.hidden_age,
+        np.ascontiguousarray(keep_o), np.ascontiguousarray(keep_h))
     return dataclasses.replace(
-        s, inbox=inbox, inbox_sev=inbox_sev, inbox_age=inbox_age, inflight=inflight,
+        s, inflight=inflight,
         inflight_sev=inflight_sev, inflight_age=inflight_age, hidden=hidden,
         hidden_sev=hidden_sev, hidden_age=hidden_age)
 

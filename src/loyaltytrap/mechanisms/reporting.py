@@ -239,18 +239,18 @@ def timely_share(s: ReportState) -> np.ndarray:
 def shrink_reports(s: ReportState, keep_o: np.ndarray, keep_h: np.ndarray) -> ReportState:
     """The officer pass of :func:`remove_resolved` (plain NumPy): every compartment of domain
     k keeps ``keep_o[:, k]`` (``keep_h`` for buried news) of its problems ``[E, K]``; each
-    officer's severity and age sums shrink with its counts."""
+    officer's severity and age sums shrink with its counts. The inboxes are empty once the
+    day's sitreps are sent (every officer forwards or buries all it holds), so only the news
+    in flight and the buried news shrink."""
     def node_factor(counts: np.ndarray, shrunk: np.ndarray) -> np.ndarray:
         tot = counts.sum(axis=-2)
         return np.where(tot > 1e-12, shrunk.sum(axis=-2) / np.maximum(tot, 1e-12), 1.0)
 
     ko, kh = keep_o[:, :, None], keep_h[:, :, None]
-    inbox, hidden, inflight = s.inbox * ko, s.hidden * kh, s.inflight * ko[:, None]
-    f_in, f_hid, f_fl = (node_factor(s.inbox, inbox), node_factor(s.hidden, hidden),
-                         node_factor(s.inflight, inflight))
+    hidden, inflight = s.hidden * kh, s.inflight * ko[:, None]
+    f_hid, f_fl = node_factor(s.hidden, hidden), node_factor(s.inflight, inflight)
     return replace(
-        s, inbox=inbox, inbox_sev=s.inbox_sev * f_in, inbox_age=s.inbox_age * f_in,
-        inflight=inflight, inflight_sev=s.inflight_sev * f_fl, inflight_age=s.inflight_age * f_fl,
+        s, inflight=inflight, inflight_sev=s.inflight_sev * f_fl, inflight_age=s.inflight_age * f_fl,
         hidden=hidden, hidden_sev=s.hidden_sev * f_hid, hidden_age=s.hidden_age * f_hid)
 
 

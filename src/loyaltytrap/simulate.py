@@ -50,33 +50,38 @@ class RunResult:
 
 
 class _Recorder:
-    """Collects every indicator after every day into preallocated arrays."""
+    """Collects every indicator after every day into preallocated arrays (day-major while
+    recording, so that a day's values are contiguous; member-major once finished)."""
 
     def __init__(self, E: int, days: int, levels: int) -> None:
         self.day = 0
-        self.data: dict[str, np.ndarray] = {}
+        self.by_day: dict[str, np.ndarray] = {}
         for ind in INDICATORS:
-            self.data[ind.name] = np.full((E, days, *_extra_shape(ind, levels)), np.nan)
-
+            self.by_day[ind.name] = np.full((days, E, *_extra_shape(ind, levels)), np.nan)
         self.last = np.full(E, -1)  # last day recorded for each batch row
 
     def __call__(self, state: State, params: Params, rows: np.ndarray) -> None:
         full = len(rows) == len(self.last)
         for ind in INDICATORS:
             if full:
-                self.data[ind.name][:, self.day] = ind.fn(state, params)
+                self.by_day[ind.name][self.day] = ind.fn(state, params)
             else:
-                self.data[ind.name][rows, self.day] = ind.fn(state, params)
+                self.by_day[ind.name][self.day, rows] = ind.fn(state, params)
         self.last[rows] = self.day
         self.day += 1
 
-    def finish(self) -> None:
-        """Hold the indicators of members that stopped (their regime fell) at their last
-        recorded value: a fallen regime's state is frozen from its collapse day on."""
-        for row in np.flatnonzero(self.last < self.day - 1):
-            last = self.last[row]
-            for arr in self.data.values():
-                arr[row, last + 1:] = arr[row, last]
+    def finish(self) -> dict[str, np.ndarray]:
+        """Every indicator ``[E, days, ...]``. The indicators of members that stopped (their
+        regime fell) are held at their last recorded value: a fallen regime's state is frozen
+        from its collapse day on."""
+        stopped = np.flatnonzero(self.last < self.day - 1)
+        out = {}
+        for name, arr in self.by_day.items():
+            for row in stopped:
+                last = self.last[row]
+                arr[last + 1:, row] = arr[last, row]
+            out[name] = np.ascontiguousarray(np.swapaxes(arr, 0, 1))
+        return out
 
 
 def _extra_shape(ind: Indicator, levels: int) -> tuple[int, ...]:
@@ -100,8 +105,7 @@ def run_members(
     streams = Streams(seed, members)
     rec = _Recorder(len(members), days, params.tree.levels)
     _, log = run_batch(params, streams, days, on_day=rec, progress=progress)
-    rec.finish()
-    ds = _dataset(rec.data, members, days, params, scenario)
+    ds = _dataset(rec.finish(), members, days, params, scenario)
     draws = pd.DataFrame({"member": members, **flat})
     return ds, log.frame(members), draws
 

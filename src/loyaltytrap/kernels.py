@@ -42,11 +42,14 @@ if HAVE_NUMBA:
                  hidden0, hidden_sev0, hidden_age0, known0, unresolved0, new, new_sev,
                  p_scrub, u, growth, vis, window, offsets, sizes, D, slot, pass_ema0,
                  arisen0, relayed0):  # pragma: no cover - compiled
+        # One pass over the officers, bottom-up. What an officer holds today is its inbox,
+        # the news due to it today (D > 0), its unit's new problems and what its subordinates
+        # forwarded today (D = 0); sums are formed in the order the plain version forms them.
         E, K, N = inbox0.shape
         L = sizes.shape[0]
-        inbox = np.empty_like(inbox0)
-        inbox_sev = np.empty_like(inbox_sev0)
-        inbox_age = np.empty_like(inbox_age0)
+        inbox = np.zeros(inbox0.shape)  # every officer forwards or buries all it holds
+        inbox_sev = np.zeros(inbox_sev0.shape)
+        inbox_age = np.zeros(inbox_age0.shape)
         inflight = np.empty_like(inflight0)
         inflight_sev = np.empty_like(inflight_sev0)
         inflight_age = np.empty_like(inflight_age0)
@@ -65,116 +68,116 @@ if HAVE_NUMBA:
         pass_ema = np.empty(E)
         arisen = np.empty(E)
         relayed = np.empty(E)
-        U0 = offsets[L - 1]
-        U = sizes[L - 1]
+        acc = np.zeros((K, N))  # forwarded today to each officer (D = 0)
+        acc_sev = np.zeros(N)
+        acc_age = np.zeros(N)
+        held = np.empty(K)
+        top = np.empty(K)
+        surf_k = np.empty(K)
         for e in range(E):
-            for n in range(N):
-                hs = 0.0
-                for k in range(K):
-                    inbox[e, k, n] = inbox0[e, k, n]
-                    hidden[e, k, n] = hidden0[e, k, n]
-                    hs += hidden0[e, k, n]
-                inbox_sev[e, n] = inbox_sev0[e, n]
-                inbox_age[e, n] = inbox_age0[e, n]
-                hidden_sev[e, n] = hidden_sev0[e, n] * (1.0 + growth[e])
-                hidden_age[e, n] = hidden_age0[e, n] + hs
-                for d in range(D):
-                    fs = 0.0
-                    for k in range(K):
-                        inflight[e, d, k, n] = inflight0[e, d, k, n]
-                        fs += inflight0[e, d, k, n]
-                    inflight_sev[e, d, n] = inflight_sev0[e, d, n]
-                    inflight_age[e, d, n] = inflight_age0[e, d, n] + fs
-            if D > 0:
+            # news not due today ages a day in flight; the slot due today empties
+            for d in range(D):
                 for n in range(N):
-                    for k in range(K):
-                        inbox[e, k, n] += inflight[e, slot, k, n]
-                        inflight[e, slot, k, n] = 0.0
-                    inbox_sev[e, n] += inflight_sev[e, slot, n]
-                    inbox_age[e, n] += inflight_age[e, slot, n]
-                    inflight_sev[e, slot, n] = 0.0
-                    inflight_age[e, slot, n] = 0.0
+                    if d == slot:
+                        for k in range(K):
+                            inflight[e, d, k, n] = 0.0
+                        inflight_sev[e, d, n] = 0.0
+                        inflight_age[e, d, n] = 0.0
+                    else:
+                        fs = 0.0
+                        for k in range(K):
+                            inflight[e, d, k, n] = inflight0[e, d, k, n]
+                            fs += inflight0[e, d, k, n]
+                        inflight_sev[e, d, n] = inflight_sev0[e, d, n]
+                        inflight_age[e, d, n] = inflight_age0[e, d, n] + fs
             arisen_today = 0.0
             for k in range(K):
                 tot = 0.0
-                for j in range(U):
-                    inbox[e, k, U0 + j] += new[e, k, j]
+                for j in range(sizes[L - 1]):
                     tot += new[e, k, j]
                 unresolved[e, k] = unresolved0[e, k] + tot
                 arisen_today += tot
-            for j in range(U):
-                inbox_sev[e, U0 + j] += new_sev[e, j]
-            top = np.zeros(K)
+                top[k] = 0.0
+                surf_k[k] = 0.0
             top_age = 0.0
             for lvl in range(L - 1, -1, -1):
                 off = offsets[lvl]
-                size = sizes[lvl]
-                b = 1
-                if lvl > 0:
-                    b = size // sizes[lvl - 1]
+                b = sizes[lvl] // sizes[lvl - 1] if lvl > 0 else 1
                 rec = 0.0
                 scr = 0.0
-                for j in range(size):
+                for j in range(sizes[lvl]):
                     n = off + j
+                    h_sev = inbox_sev0[e, n]
+                    h_age = inbox_age0[e, n]
                     amount = 0.0
                     for k in range(K):
-                        amount += inbox[e, k, n]
+                        x = inbox0[e, k, n]
+                        if D > 0:
+                            x += inflight0[e, slot, k, n]
+                        if lvl == L - 1:
+                            x += new[e, k, j]
+                        if D == 0:
+                            x += acc[k, n]
+                            acc[k, n] = 0.0
+                        held[k] = x
+                        amount += x
+                    if D > 0:
+                        fs = 0.0
+                        for k in range(K):
+                            fs += inflight0[e, slot, k, n]
+                        h_sev += inflight_sev0[e, slot, n]
+                        h_age += inflight_age0[e, slot, n] + fs
+                    if lvl == L - 1:
+                        h_sev += new_sev[e, j]
+                    if D == 0:
+                        h_sev += acc_sev[n]
+                        h_age += acc_age[n]
+                        acc_sev[n] = 0.0
+                        acc_age[n] = 0.0
+                    hs = 0.0
+                    for k in range(K):
+                        hidden[e, k, n] = hidden0[e, k, n]
+                        hs += hidden0[e, k, n]
+                    hid_sev = hidden_sev0[e, n] * (1.0 + growth[e])
+                    hid_age = hidden_age0[e, n] + hs
                     rec += amount
                     if amount > 1e-12:
-                        if u[e, n] < p_scrub[e, n]:
+                        if u[e, n] < p_scrub[e, n]:  # buried here
                             scr += amount
                             for k in range(K):
-                                hidden[e, k, n] += inbox[e, k, n]
-                            hidden_sev[e, n] += inbox_sev[e, n]
-                            hidden_age[e, n] += inbox_age[e, n]
-                        else:
+                                hidden[e, k, n] += held[k]
+                            hid_sev += h_sev
+                            hid_age += h_age
+                        else:  # forwarded up
                             candid[e, n] = True
                             if lvl == 0:
                                 for k in range(K):
-                                    top[k] += inbox[e, k, n]
-                                top_age += inbox_age[e, n]
-                for j in range(size):
-                    n = off + j
-                    if lvl > 0 and candid[e, n]:
-                        continue  # forwarded below, once the whole family is known
-                    for k in range(K):
-                        inbox[e, k, n] = 0.0
-                    inbox_sev[e, n] = 0.0
-                    inbox_age[e, n] = 0.0
-                if lvl > 0:
-                    # children of one parent are contiguous: sum them, then pass the sums up
-                    up_off = offsets[lvl - 1]
-                    for pj in range(sizes[lvl - 1]):
-                        par = up_off + pj
-                        for k in range(K):
-                            acc = 0.0
-                            for c in range(b):
-                                n = off + pj * b + c
-                                if candid[e, n]:
-                                    acc += inbox[e, k, n]
-                            if D == 0:
-                                inbox[e, k, par] += acc
+                                    top[k] += held[k]
+                                top_age += h_age
                             else:
-                                inflight[e, slot, k, par] += acc
-                        acc_s = 0.0
-                        acc_a = 0.0
-                        for c in range(b):
-                            n = off + pj * b + c
-                            if candid[e, n]:
-                                acc_s += inbox_sev[e, n]
-                                acc_a += inbox_age[e, n]
-                        if D == 0:
-                            inbox_sev[e, par] += acc_s
-                            inbox_age[e, par] += acc_a
-                        else:
-                            inflight_sev[e, slot, par] += acc_s
-                            inflight_age[e, slot, par] += acc_a
-                    for j in range(size):
-                        n = off + j
+                                par = offsets[lvl - 1] + j // b
+                                if D == 0:
+                                    for k in range(K):
+                                        acc[k, par] += held[k]
+                                    acc_sev[par] += h_sev
+                                    acc_age[par] += h_age
+                                else:
+                                    for k in range(K):
+                                        inflight[e, slot, k, par] += held[k]
+                                    inflight_sev[e, slot, par] += h_sev
+                                    inflight_age[e, slot, par] += h_age
+                    if hid_sev >= vis[e]:  # the smoke is visible: the whole stock surfaces
+                        sv = 0.0
                         for k in range(K):
-                            inbox[e, k, n] = 0.0
-                        inbox_sev[e, n] = 0.0
-                        inbox_age[e, n] = 0.0
+                            sv += hidden[e, k, n]
+                            surf_k[k] += hidden[e, k, n]
+                            hidden[e, k, n] = 0.0
+                        surfaced[e, n] = sv
+                        surfaced_age[e, n] = hid_age
+                        hid_sev = 0.0
+                        hid_age = 0.0
+                    hidden_sev[e, n] = hid_sev
+                    hidden_age[e, n] = hid_age
                 received[e, lvl] = rec
                 scrubbed[e, lvl] = scr
             pt = 1.0
@@ -183,18 +186,6 @@ if HAVE_NUMBA:
                 if r < 1e-12:
                     r = 1e-12
                 pt *= 1.0 - scrubbed[e, lvl] / r
-            surf_k = np.zeros(K)
-            for n in range(N):
-                if hidden_sev[e, n] >= vis[e]:
-                    s = 0.0
-                    for k in range(K):
-                        s += hidden[e, k, n]
-                        surf_k[k] += hidden[e, k, n]
-                        hidden[e, k, n] = 0.0
-                    surfaced[e, n] = s
-                    surfaced_age[e, n] = hidden_age[e, n]
-                    hidden_sev[e, n] = 0.0
-                    hidden_age[e, n] = 0.0
             tt = 0.0
             for k in range(K):
                 known[e, k] = known0[e, k] + top[k] + surf_k[k]

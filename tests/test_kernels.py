@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from loyaltytrap import kernels
-from loyaltytrap.mechanisms import purges, reporting, signoff
+from loyaltytrap.mechanisms import purges, reporting, signoff, world
 from loyaltytrap.scenario import Scenario
 
 pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba not installed")
@@ -99,3 +99,16 @@ def test_latency_quantile_kernel_matches_numpy() -> None:
     for q in (0.1, 0.5, 0.9):
         np.testing.assert_array_equal(signoff.latency_quantile(n, a, q),
                                       kernels.latency_quantile(n, a, q))
+
+
+def test_problem_placement_kernel_matches_numpy() -> None:
+    rng = np.random.default_rng(5)
+    edges = np.cumsum(rng.random((4, 3)) * 0.3, axis=1)
+    edges[1] = 0.0  # a quiet member: no problems at all
+    ua, us = (rng.random((4, 200)).astype(np.float32) for _ in range(2))
+    mean = rng.random(4) + 0.5
+    plain, fast = world.place_problems(edges, ua, us, mean), kernels.place_problems(
+        edges, ua, us, mean)
+    assert plain[0].sum() > 50 and plain[0][1].sum() == 0
+    for a, b in zip(plain, fast, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=0)

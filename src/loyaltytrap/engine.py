@@ -212,6 +212,7 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     new, sev = draw_problems(
         params.world, pressure,
         streams.uniform("world", "arrival", t, U), streams.uniform("world", "severity", t, U),
+        *((kernels.place_problems,) if fast else ()),
     )
     # 7. M2: sitreps climb the chain or are buried; buried news surfaces once visible
     known_before = state.reports.known.sum(axis=1)

@@ -19,7 +19,7 @@ import numpy as np
 from .mechanisms.hierarchy import SERVING, OfficerState, Tree
 from .mechanisms.purges import PurgeParams
 from .mechanisms.reporting import ReportingParams, ReportState, scrub_probability
-from .mechanisms.signoff import DecisionState, SignoffParams, escalation_probability
+from .mechanisms.signoff import DecisionState, SignoffParams
 from .params import col, per_member
 
 try:  # Numba is optional: without it the plain NumPy versions run
@@ -200,7 +200,8 @@ if HAVE_NUMBA:
                 surfaced, to_top, to_top_age, surfaced_age, arisen, relayed, pass_ema)
 
     @numba.njit(cache=True)
-    def _signoff(queue0, age0, new_req, cap, p_esc, competence, expiry, u, offsets, sizes,
+    def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, esc_fear,
+                 esc_money, fear, competence, expiry, u, offsets, sizes,
                  enabled):  # pragma: no cover - compiled
         E, N = queue0.shape
         L = sizes.shape[0]
@@ -213,6 +214,10 @@ if HAVE_NUMBA:
         works = np.zeros((E, N))
         expired = np.zeros((E, N))
         U0 = offsets[L - 1]
+        level = np.empty(N, dtype=np.int64)
+        for lvl in range(L):
+            for j in range(sizes[lvl]):
+                level[offsets[lvl] + j] = lvl
         for e in range(E):
             for n in range(N):
                 queue[e, n] = queue0[e, n]
@@ -220,11 +225,19 @@ if HAVE_NUMBA:
             for j in range(sizes[L - 1]):
                 queue[e, U0 + j] += new_req[e, j]
             for n in range(N):
+                lvl = level[n]
+                cap = cap_level[e, lvl]
+                if status[e, n] != SERVING:
+                    cap = cap * vacancy_cap[e]
+                pe = 0.0
+                if enabled and lvl > 0:  # the top has nobody to pass to
+                    pe = esc_base[e] + esc_fear[e] * fear[e, n] + esc_money[e]
+                    pe = min(max(pe, 0.0), 1.0)
                 q = queue[e, n]
-                taken = min(q, np.floor(cap[e, n] + u[e, 0, n]))
+                taken = min(q, np.floor(cap + u[e, 0, n]))
                 mean_age = age[e, n] / max(q, 1e-12) if q > 0 else 0.0
                 taken_age = taken * mean_age
-                ps = min(np.floor(taken * p_esc[e, n] + u[e, 1, n]), taken)
+                ps = min(np.floor(taken * pe + u[e, 1, n]), taken)
                 ow = taken - ps
                 if not enabled:
                     ps = 0.0
@@ -387,6 +400,24 @@ if HAVE_NUMBA:
         return out
 
 
+    @numba.njit(cache=True)
+    def _place(edges, u_arrival, u_severity, severity_mean):  # pragma: no cover - compiled
+        E, K = edges.shape
+        U = u_arrival.shape[1]
+        new = np.zeros((E, K, U))
+        sev = np.zeros((E, U))
+        for e in range(E):
+            for j in range(U):
+                x = u_arrival[e, j]
+                lower = 0.0
+                for k in range(K):
+                    if x >= lower and x < edges[e, k]:
+                        new[e, k, j] = 1.0
+                        sev[e, j] = -severity_mean[e] * np.log1p(-np.float64(u_severity[e, j]))
+                    lower = edges[e, k]
+        return new, sev
+
+
 def sanitize_reports(
     s: ReportState, p: ReportingParams, tree: Tree, day: int, new: np.ndarray,
     new_sev: np.ndarray, fear: np.ndarray, candour: np.ndarray, u_sitrep: np.ndarray,
@@ -425,14 +456,15 @@ def sign_off_queues(
     """Compiled queue pass of :func:`loyaltytrap.mechanisms.signoff.sign_off`: returns
     (queue, age, owned, owned_age, passed, works, expired), all ``[E, N]``."""
     E = fear.shape[0]
-    above = (tree.levels - 1 - tree.level_of())[None, :]
-    cap = col(p.capacity_per_day) * col(p.staff_scaling) ** above
-    cap = cap * np.where(status == SERVING, 1.0, col(p.vacancy_capacity))
-    p_esc = escalation_probability(p, fear, risk_aversion, tree)
+    above = (tree.levels - 1 - np.arange(tree.levels))[None, :]
+    cap_level = col(p.capacity_per_day) * col(p.staff_scaling) ** above
     return _signoff(
         s.queue, s.queue_age, np.ascontiguousarray(new_requests, dtype=np.float64),
-        np.ascontiguousarray(np.broadcast_to(cap, fear.shape), dtype=np.float64),
-        np.ascontiguousarray(p_esc, dtype=np.float64), np.ascontiguousarray(competence),
+        np.ascontiguousarray(np.broadcast_to(cap_level, (E, tree.levels)), dtype=np.float64),
+        per_member(p.vacancy_capacity, E), status, per_member(p.escalate_base, E),
+        per_member(p.escalate_fear, E),
+        per_member(p.escalate_money, E) * np.broadcast_to(risk_aversion, (E,)),
+        np.ascontiguousarray(fear), np.ascontiguousarray(competence),
         per_member(p.expiry_hazard, E), np.ascontiguousarray(u),
         np.asarray(tree.offsets, np.int64), np.asarray(tree.level_sizes, np.int64),
         bool(p.enabled),
@@ -490,3 +522,13 @@ def latency_quantile(n: np.ndarray, a: np.ndarray, q: float) -> np.ndarray:
     """Compiled :func:`loyaltytrap.mechanisms.signoff.latency_quantile`."""
     return _latency_quantile(np.ascontiguousarray(n, dtype=np.float64),
                              np.ascontiguousarray(a, dtype=np.float64), float(q))
+
+
+def place_problems(
+    edges: np.ndarray, u_arrival: np.ndarray, u_severity: np.ndarray,
+    severity_mean: np.ndarray | float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Compiled :func:`loyaltytrap.mechanisms.world.place_problems`."""
+    E = edges.shape[0]
+    return _place(np.ascontiguousarray(edges, dtype=np.float64), u_arrival, u_severity,
+                  per_member(severity_mean, E))

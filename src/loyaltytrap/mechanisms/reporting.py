@@ -250,8 +250,9 @@ def shrink_reports(s: ReportState, keep_o: np.ndarray, keep_h: np.ndarray) -> Re
     hidden, inflight = s.hidden * kh, s.inflight * ko[:, None]
     f_hid, f_fl = node_factor(s.hidden, hidden), node_factor(s.inflight, inflight)
     return replace(
-        s, inflight=inflight, inflight_sev=s.inflight_sev * f_fl, inflight_age=s.inflight_age * f_fl,
-        hidden=hidden, hidden_sev=s.hidden_sev * f_hid, hidden_age=s.hidden_age * f_hid)
+        s, inflight=inflight, inflight_sev=s.inflight_sev * f_fl,
+        inflight_age=s.inflight_age * f_fl, hidden=hidden, hidden_sev=s.hidden_sev * f_hid,
+        hidden_age=s.hidden_age * f_hid)
 
 
 def remove_resolved(

@@ -10,6 +10,7 @@ Everything the command sees of the war enters through here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,20 +69,30 @@ def problem_rates(p: WorldParams, pressure: Pressure) -> np.ndarray:
     return rates * scale
 
 
+def place_problems(
+    edges: np.ndarray, u_arrival: np.ndarray, u_severity: np.ndarray,
+    severity_mean: np.ndarray | float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The unit-level pass of :func:`draw_problems` (plain NumPy): domain k takes the
+    arrival uniforms in [edges[k-1], edges[k]) ``[E, K]``; severities are exponential by
+    inversion."""
+    u = u_arrival[:, None, :]  # [E, 1, U]
+    lower = np.concatenate([np.zeros((edges.shape[0], 1)), edges[:, :-1]], axis=1)
+    new = ((u >= lower[:, :, None]) & (u < edges[:, :, None])).astype(np.float64)
+    sev = -col(severity_mean) * np.log1p(-u_severity.astype(np.float64))
+    return new, sev * new.sum(axis=1)
+
+
 def draw_problems(
-    p: WorldParams, pressure: Pressure, u_arrival: np.ndarray, u_severity: np.ndarray
+    p: WorldParams, pressure: Pressure, u_arrival: np.ndarray, u_severity: np.ndarray,
+    place: Callable[..., tuple[np.ndarray, np.ndarray]] = place_problems,
 ) -> tuple[np.ndarray, np.ndarray]:
     """New problems at the units: counts ``[E, K, U]`` (0 or 1 per unit) and severities
     ``[E, U]``.
 
     One uniform per unit picks "no problem" or a domain (the domains partition the unit
-    interval); a second gives an exponential severity by inversion.
+    interval); a second gives an exponential severity by inversion. ``place`` is
+    :func:`place_problems` or its compiled twin.
     """
     rates = problem_rates(p, pressure)  # [E, K]
-    edges = np.cumsum(rates, axis=1)  # [E, K]
-    u = u_arrival[:, None, :]  # [E, 1, U]
-    lower = np.concatenate([np.zeros((rates.shape[0], 1)), edges[:, :-1]], axis=1)
-    new = ((u >= lower[:, :, None]) & (u < edges[:, :, None])).astype(np.float64)
-    sev = -col(p.severity_mean) * np.log1p(-u_severity.astype(np.float64))
-    sev = sev * new.sum(axis=1)
-    return new, sev
+    return place(np.cumsum(rates, axis=1), u_arrival, u_severity, p.severity_mean)

@@ -21,9 +21,15 @@ def _assert_same(a: object, b: object) -> None:
                                    atol=1e-10, err_msg=f.name)
 
 
-@pytest.mark.parametrize("hop", [0, 1, 2])
-def test_sitrep_kernel_matches_numpy(small: Scenario, hop: int, daily_states) -> None:
-    sc = small.with_overrides([f"reporting.hop_delay_days={hop}"])
+@pytest.mark.parametrize(("hop", "extra"), [
+    (0, ()), (1, ()), (2, ()),
+    (1, ("reporting.mode=fixed", "reporting.fixed_pass_through=0.6")),
+    (1, ("reporting.enabled=false",)),
+])
+def test_sitrep_kernel_matches_numpy(
+    small: Scenario, hop: int, extra: tuple[str, ...], daily_states
+) -> None:
+    sc = small.with_overrides([f"reporting.hop_delay_days={hop}", *extra])
     *_, (state, params) = daily_states(sc, 120, members=5, seed=3)
     rng = np.random.default_rng(0)
     E, N, U = state.members, params.tree.n, params.tree.n_units

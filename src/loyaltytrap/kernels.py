@@ -18,7 +18,7 @@ import numpy as np
 
 from .mechanisms.hierarchy import SERVING, OfficerState, Tree
 from .mechanisms.purges import PurgeParams
-from .mechanisms.reporting import ReportingParams, ReportState, scrub_probability
+from .mechanisms.reporting import ReportingParams, ReportState
 from .mechanisms.signoff import DecisionState, SignoffParams
 from .params import col, per_member
 
@@ -38,18 +38,15 @@ def enabled() -> bool:
 if HAVE_NUMBA:
 
     @numba.njit(cache=True)
-    def _sitreps(inbox0, inbox_sev0, inbox_age0, inflight0, inflight_sev0, inflight_age0,
-                 hidden0, hidden_sev0, hidden_age0, known0, unresolved0, new, new_sev,
-                 p_scrub, u, growth, vis, window, offsets, sizes, D, slot, pass_ema0,
-                 arisen0, relayed0):  # pragma: no cover - compiled
-        # One pass over the officers, bottom-up. What an officer holds today is its inbox,
-        # the news due to it today (D > 0), its unit's new problems and what its subordinates
-        # forwarded today (D = 0); sums are formed in the order the plain version forms them.
-        E, K, N = inbox0.shape
+    def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidden_age0,
+                 known0, unresolved0, new, new_sev, fear, candour, sens, p_const, behavioural,
+                 u, growth, vis, window, offsets, sizes, D, slot, pass_ema0, arisen0,
+                 relayed0):  # pragma: no cover - compiled
+        # One pass over the officers, bottom-up. What an officer holds today is the news due
+        # to it today (D > 0), its unit's new problems and what its subordinates forwarded
+        # today (D = 0); sums are formed in the order the plain version forms them.
+        E, K, N = hidden0.shape
         L = sizes.shape[0]
-        inbox = np.zeros(inbox0.shape)  # every officer forwards or buries all it holds
-        inbox_sev = np.zeros(inbox_sev0.shape)
-        inbox_age = np.zeros(inbox_age0.shape)
         inflight = np.empty_like(inflight0)
         inflight_sev = np.empty_like(inflight_sev0)
         inflight_age = np.empty_like(inflight_age0)
@@ -107,11 +104,11 @@ if HAVE_NUMBA:
                 scr = 0.0
                 for j in range(sizes[lvl]):
                     n = off + j
-                    h_sev = inbox_sev0[e, n]
-                    h_age = inbox_age0[e, n]
+                    h_sev = 0.0
+                    h_age = 0.0
                     amount = 0.0
                     for k in range(K):
-                        x = inbox0[e, k, n]
+                        x = 0.0
                         if D > 0:
                             x += inflight0[e, slot, k, n]
                         if lvl == L - 1:
@@ -142,7 +139,12 @@ if HAVE_NUMBA:
                     hid_age = hidden_age0[e, n] + hs
                     rec += amount
                     if amount > 1e-12:
-                        if u[e, n] < p_scrub[e, n]:  # buried here
+                        if behavioural:
+                            p_scrub = min(max(sens[e] * fear[e, n] * (1.0 - candour[e, n]),
+                                              0.0), 1.0)
+                        else:
+                            p_scrub = p_const[e]
+                        if u[e, n] < p_scrub:  # buried here
                             scr += amount
                             for k in range(K):
                                 hidden[e, k, n] += held[k]
@@ -195,9 +197,9 @@ if HAVE_NUMBA:
             arisen[e] = arisen0[e] + arisen_today
             relayed[e] = relayed0[e] + tt
             pass_ema[e] = pass_ema0[e] + (pt - pass_ema0[e]) / window[e]
-        return (inbox, inbox_sev, inbox_age, inflight, inflight_sev, inflight_age, hidden,
-                hidden_sev, hidden_age, known, unresolved, received, scrubbed, candid,
-                surfaced, to_top, to_top_age, surfaced_age, arisen, relayed, pass_ema)
+        return (inflight, inflight_sev, inflight_age, hidden, hidden_sev, hidden_age, known,
+                unresolved, received, scrubbed, candid, surfaced, to_top, to_top_age,
+                surfaced_age, arisen, relayed, pass_ema)
 
     @numba.njit(cache=True)
     def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, esc_fear,
@@ -426,21 +428,22 @@ def sanitize_reports(
     E = fear.shape[0]
     D = p.hop_delay_days
     f = np.ascontiguousarray
+    behavioural = bool(p.enabled and p.mode == "behavioural")
+    p_const = (1.0 - per_member(p.fixed_pass_through, E)) if p.enabled else np.zeros(E)
     out = _sitreps(
-        s.inbox, s.inbox_sev, s.inbox_age, s.inflight, s.inflight_sev, s.inflight_age,
-        s.hidden, s.hidden_sev, s.hidden_age, s.known, s.unresolved, f(new), f(new_sev),
-        f(scrub_probability(p, fear, candour), dtype=np.float64), f(u_sitrep),
+        s.inflight, s.inflight_sev, s.inflight_age, s.hidden, s.hidden_sev, s.hidden_age,
+        s.known, s.unresolved, f(new), f(new_sev), f(fear), f(candour),
+        per_member(p.scrub_sensitivity, E), p_const, behavioural, f(u_sitrep),
         per_member(p.severity_growth, E), per_member(p.visibility_threshold, E),
         per_member(p.picture_window_days, E), np.asarray(tree.offsets, np.int64),
         np.asarray(tree.level_sizes, np.int64), D, day % D if D > 0 else 0, s.pass_ema,
         s.arisen_total, s.relayed_total,
     )
-    (inbox, inbox_sev, inbox_age, inflight, inflight_sev, inflight_age, hidden, hidden_sev,
-     hidden_age, known, unresolved, received, scrubbed, candid, surfaced, to_top, to_top_age,
-     surfaced_age, arisen, relayed, pass_ema) = out
+    (inflight, inflight_sev, inflight_age, hidden, hidden_sev, hidden_age, known, unresolved,
+     received, scrubbed, candid, surfaced, to_top, to_top_age, surfaced_age, arisen, relayed,
+     pass_ema) = out
     return ReportState(
-        inbox=inbox, inbox_sev=inbox_sev, inbox_age=inbox_age, inflight=inflight,
-        inflight_sev=inflight_sev, inflight_age=inflight_age, hidden=hidden,
+        inflight=inflight, inflight_sev=inflight_sev, inflight_age=inflight_age, hidden=hidden,
         hidden_sev=hidden_sev, hidden_age=hidden_age, known=known, unresolved=unresolved,
         received=received, scrubbed=scrubbed, candid=candid, surfaced=surfaced, to_top=to_top,
         to_top_age=to_top_age, surfaced_age=surfaced_age, arisen_total=arisen,

@@ -60,12 +60,14 @@ class ReportingParams(Common):
 
 @dataclass(frozen=True)
 class ReportState:
-    """Where every unresolved problem's news is. Counts are problems (float64, may be
-    fractional after proportional removal of resolved problems); ages are sums of days.
+    """Where every unresolved problem's news is at the end of a day. Counts are problems
+    (float64, may be fractional after proportional removal of resolved problems); ages are
+    sums of days. What an officer holds before its sitrep is a temporary of the day: every
+    officer forwards or buries all of it.
 
-    inbox, hidden: ``[E, K, N]``  news held by an officer before its sitrep / buried there
-    inbox_sev, hidden_sev: ``[E, N]`` severity units held / buried per officer
-    inbox_age, hidden_age: ``[E, N]`` day-sums of the news held / buried
+    hidden: ``[E, K, N]`` news buried by each officer, by domain
+    hidden_sev: ``[E, N]`` severity units buried per officer
+    hidden_age: ``[E, N]`` day-sums of the news buried
     inflight: ``[E, D, K, N]`` news on its way to officer n, slot ``day % D`` (D = hop delay)
     inflight_sev, inflight_age: ``[E, D, N]``
     known: ``[E, K]`` unresolved problems the leader knows of (the perceived picture)
@@ -81,9 +83,6 @@ class ReportState:
         news that would reach the leader in time (Williamson's control loss, measured)
     """
 
-    inbox: np.ndarray
-    inbox_sev: np.ndarray
-    inbox_age: np.ndarray
     inflight: np.ndarray
     inflight_sev: np.ndarray
     inflight_age: np.ndarray
@@ -109,7 +108,6 @@ def init_reports(E: int, tree: Tree, hop_delay: int) -> ReportState:
     N, L, D = tree.n, tree.levels, hop_delay
     z = np.zeros
     return ReportState(
-        inbox=z((E, K, N)), inbox_sev=z((E, N)), inbox_age=z((E, N)),
         inflight=z((E, D, K, N)), inflight_sev=z((E, D, N)), inflight_age=z((E, D, N)),
         hidden=z((E, K, N)), hidden_sev=z((E, N)), hidden_age=z((E, N)),
         known=z((E, K)), unresolved=z((E, K)),
@@ -142,7 +140,8 @@ def sanitize_reports(
     """One day of sitreps: new problems enter at the units, every officer forwards or buries
     what it holds, buried stocks worsen and surface once visible."""
     D = p.hop_delay_days
-    inbox, inbox_sev, inbox_age = s.inbox.copy(), s.inbox_sev.copy(), s.inbox_age.copy()
+    E, N, L = fear.shape[0], tree.n, tree.levels
+    inbox, inbox_sev, inbox_age = np.zeros((E, K, N)), np.zeros((E, N)), np.zeros((E, N))
     hidden, hidden_sev = s.hidden.copy(), s.hidden_sev * (1.0 + col(p.severity_growth))
     # everything already in the system ages one day
     hidden_age = s.hidden_age + s.hidden.sum(axis=1)
@@ -162,7 +161,6 @@ def sanitize_reports(
     unresolved = s.unresolved + new.sum(axis=2)
 
     p_scrub = scrub_probability(p, fear, candour)
-    E, L = inbox.shape[0], tree.levels
     received, scrubbed = np.zeros((E, L)), np.zeros((E, L))
     candid = np.zeros(fear.shape, dtype=bool)
     to_top = np.zeros((E, K))
@@ -217,7 +215,6 @@ def sanitize_reports(
     hidden_age = np.where(visible, 0.0, hidden_age)
 
     return ReportState(
-        inbox=inbox, inbox_sev=inbox_sev, inbox_age=inbox_age,
         inflight=inflight, inflight_sev=inflight_sev, inflight_age=inflight_age,
         hidden=hidden, hidden_sev=hidden_sev, hidden_age=hidden_age,
         known=s.known + to_top + surfaced_k, unresolved=unresolved,

@@ -118,6 +118,8 @@ def col(x: np.ndarray | float) -> np.ndarray | float:
 
 def per_member(x: np.ndarray | float, E: int) -> np.ndarray:
     """A per-member parameter (``[E]`` array or a number) as its own float64 ``[E]`` array."""
+    if isinstance(x, np.ndarray) and x.shape == (E,) and x.dtype == np.float64:
+        return x.copy()  # the common case, without broadcasting's overhead
     return np.broadcast_to(np.asarray(x, dtype=np.float64), (E,)).copy()
 
 

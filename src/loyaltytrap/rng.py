@@ -61,7 +61,9 @@ class Streams:
         self.root_seed = int(root_seed)
         self.members = np.asarray(members, dtype=np.int64)
         self._gens: dict[str, list[np.random.Generator]] = {}
-        self._blocks: dict[tuple[str, str], tuple[int, np.ndarray]] = {}
+        # (stream, tag) -> (first day, uniforms [BLOCK_DAYS, rows, size], the rows of this
+        # batch in them or None for all): day-major, so that a day's draws are contiguous
+        self._blocks: dict[tuple[str, str], tuple[int, np.ndarray, np.ndarray | None]] = {}
 
     def generators(self, stream: str) -> list[np.random.Generator]:
         """One generator per member for ``stream`` (created on first use)."""
@@ -82,12 +84,13 @@ class Streams:
         cached = self._blocks.get(key)
         if cached is None or cached[0] != start:
             gens = self.generators(stream + ":" + tag)
-            block = np.empty((len(gens), BLOCK_DAYS, size), dtype=np.float32)
+            block = np.empty((BLOCK_DAYS, len(gens), size), dtype=np.float32)
             for i, g in enumerate(gens):
-                g.random((BLOCK_DAYS, size), dtype=np.float32, out=block[i])
-            cached = (start, block)
+                block[:, i, :] = g.random((BLOCK_DAYS, size), dtype=np.float32)
+            cached = (start, block, None)
             self._blocks[key] = cached
-        return cached[1][:, day - start, :]
+        _, block, rows = cached
+        return block[day - start] if rows is None else block[day - start, rows]
 
     def take(self, keep: np.ndarray) -> Streams:
         """The streams of the members in ``keep`` (boolean ``[E]``), with their generators and
@@ -95,7 +98,8 @@ class Streams:
         out = Streams(self.root_seed, self.members[keep])
         idx = np.flatnonzero(keep)
         out._gens = {k: [g[i] for i in idx] for k, g in self._gens.items()}
-        out._blocks = {k: (start, block[keep]) for k, (start, block) in self._blocks.items()}
+        out._blocks = {k: (start, block, idx if rows is None else rows[idx])
+                       for k, (start, block, rows) in self._blocks.items()}
         return out
 
     def sparse(self, stream: str, member_rows: np.ndarray, size: int) -> np.ndarray:

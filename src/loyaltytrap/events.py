@@ -76,26 +76,28 @@ class EventLog:
         # one concatenation per column (building a frame per batch is slow)
         n = [len(b) for _, b in self.batches]
         cat = np.concatenate
+        event = np.repeat([b.event for _, b in self.batches], n)
+        officer = cat([_or(b.officer, len(b), -1) for _, b in self.batches]).astype(np.int64)
+        level = cat([_or(b.level, len(b), -1) for _, b in self.batches]).astype(np.int64)
+        value = cat([_or(b.value, len(b), np.nan) for _, b in self.batches]).astype(np.float64)
+        value2 = cat([_or(b.value2, len(b), np.nan) for _, b in self.batches]).astype(
+            np.float64)
+        label = cat([np.asarray(_or(b.label, len(b), ""), dtype=object)
+                     for _, b in self.batches]).astype(str)
+        # one sentence per row, formatted from plain Python values (not from frame columns)
+        details = [
+            TEMPLATES[e][1].format(officer=o, level=lv, value=v, value2=v2, label=lb)
+            for e, o, lv, v, v2, lb in zip(event.tolist(), officer.tolist(), level.tolist(),
+                                           value.tolist(), value2.tolist(), label.tolist(),
+                                           strict=True)
+        ]
         df = pd.DataFrame({
             "day": np.repeat([d for d, _ in self.batches], n).astype(np.int32),
             "member": member_ids[cat([b.member for _, b in self.batches])].astype(np.int64),
             "mechanism": np.repeat([TEMPLATES[b.event][0] for _, b in self.batches], n),
-            "event": np.repeat([b.event for _, b in self.batches], n),
-            "officer": cat([_or(b.officer, len(b), -1) for _, b in self.batches]).astype(
-                np.int64),
-            "level": cat([_or(b.level, len(b), -1) for _, b in self.batches]).astype(np.int64),
-            "value": cat([_or(b.value, len(b), np.nan) for _, b in self.batches]).astype(
-                np.float64),
-            "value2": cat([_or(b.value2, len(b), np.nan) for _, b in self.batches]).astype(
-                np.float64),
-            "label": cat([np.asarray(_or(b.label, len(b), ""), dtype=object)
-                          for _, b in self.batches]).astype(str),
+            "event": event, "officer": officer, "level": level, "value": value,
+            "value2": value2, "label": label, "details": details,
         })
-        df["details"] = [
-            TEMPLATES[e][1].format(officer=o, level=lv, value=v, value2=v2, label=lb)
-            for e, o, lv, v, v2, lb in zip(df["event"], df["officer"], df["level"],
-                                           df["value"], df["value2"], df["label"], strict=True)
-        ]
         return df.sort_values(["member", "day"], kind="stable").reset_index(drop=True)
 
 

@@ -118,3 +118,14 @@ def test_problem_placement_kernel_matches_numpy() -> None:
     assert plain[0].sum() > 50 and plain[0][1].sum() == 0
     for a, b in zip(plain, fast, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=0)
+
+
+def test_officer_sums_kernel_matches_numpy(small: Scenario, daily_states) -> None:
+    from loyaltytrap.indicators import officer_sums_plain
+
+    sc = small.with_overrides(["purges.candour_purge_prob=0.3"])
+    *_, (state, params) = daily_states(sc, 80, members=4, seed=6)
+    args = (state.officers, state.reports, state.decisions.queue, params.tree)
+    assert (state.officers.status != 0).any()  # vacancies are counted
+    for a, b in zip(officer_sums_plain(*args), kernels.officer_sums(*args), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

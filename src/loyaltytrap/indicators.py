@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from . import kernels
 from .engine import Params, State
 from .mechanisms import allies, elites, front, industry, money, stability, strikes
-from .mechanisms.hierarchy import SERVING, level_mean
-from .mechanisms.reporting import timely_share
+from .mechanisms.hierarchy import SERVING, OfficerState, Tree
+from .mechanisms.reporting import ReportState, timely_share
 from .mechanisms.signoff import levels_climbed_mean
 
 
@@ -51,6 +53,65 @@ def from_mechanism(state_field: str, mechanism: str, defs: list[dict]) -> tuple[
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class OfficerSums:
+    """Sums over the officers of a day's state, per member, taken in one pass (a dozen
+    indicators read them).
+
+    fear, competence, candour: float64 ``[E, L]`` sums per level
+    loyalty, vacant, surfaced, surfaced_age, queue, top_queue, hidden: float64 ``[E]`` sums
+        over all officers (vacant: posts not held by a serving officer; top_queue: requests
+        waiting at levels 0-1; hidden: buried news, all domains)
+    """
+
+    fear: np.ndarray
+    competence: np.ndarray
+    candour: np.ndarray
+    loyalty: np.ndarray
+    vacant: np.ndarray
+    surfaced: np.ndarray
+    surfaced_age: np.ndarray
+    queue: np.ndarray
+    top_queue: np.ndarray
+    hidden: np.ndarray
+
+
+def officer_sums_plain(
+    o: OfficerState, r: ReportState, queue: np.ndarray, tree: Tree
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sums of :class:`OfficerSums` (plain NumPy): ``[3, E, L]`` level sums of fear,
+    competence and candour, and ``[7, E]`` loyalty, vacant, surfaced, surfaced_age, queue,
+    top_queue and hidden."""
+    off = list(tree.offsets)
+    by_level = np.stack([np.add.reduceat(x, off, axis=1)
+                         for x in (o.fear, o.competence, o.candour)])
+    top = sum(tree.level_sizes[:2])
+    totals = np.stack([o.loyalty.sum(axis=1), (o.status != SERVING).sum(axis=1),
+                       r.surfaced.sum(axis=1), r.surfaced_age.sum(axis=1), queue.sum(axis=1),
+                       queue[:, :top].sum(axis=1), r.hidden.sum(axis=(1, 2))]).astype(float)
+    return by_level, totals
+
+
+_LAST: list[Any] = [None]  # (the last state summed, its sums), replaced as one object
+
+
+def officer_sums(s: State, p: Params) -> OfficerSums:
+    """The :class:`OfficerSums` of a state (computed once per state: the indicators of a day
+    share them)."""
+    last = _LAST[0]
+    if last is not None and last[0] is s:
+        return last[1]
+    fn = kernels.officer_sums if kernels.enabled() else officer_sums_plain
+    by_level, t = fn(s.officers, s.reports, s.decisions.queue, p.tree)
+    out = OfficerSums(*by_level, *t)
+    _LAST[0] = (s, out)
+    return out
+
+
+def _level_mean(x: np.ndarray, p: Params) -> np.ndarray:
+    return x / np.asarray(p.tree.level_sizes, dtype=float)
+
+
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(b > 1e-12, a / np.maximum(b, 1e-12), np.nan)
 
@@ -61,18 +122,14 @@ def _gap_share(s: State, _: Params) -> np.ndarray:
     return (t - s.reports.known.sum(axis=1)) / np.maximum(t, 1.0)
 
 
-def _report_delay(s: State, _: Params) -> np.ndarray:
-    r = s.reports
-    n = r.to_top + r.surfaced.sum(axis=1)
-    return _ratio(r.to_top_age + r.surfaced_age.sum(axis=1), n)
+def _report_delay(s: State, p: Params) -> np.ndarray:
+    r, o = s.reports, officer_sums(s, p)
+    return _ratio(r.to_top_age + o.surfaced_age, r.to_top + o.surfaced)
 
 
-def _surfaced_delay(s: State, _: Params) -> np.ndarray:
-    return _ratio(s.reports.surfaced_age.sum(axis=1), s.reports.surfaced.sum(axis=1))
-
-
-def _serving(s: State) -> np.ndarray:
-    return s.officers.status == SERVING
+def _surfaced_delay(s: State, p: Params) -> np.ndarray:
+    o = officer_sums(s, p)
+    return _ratio(o.surfaced_age, o.surfaced)
 
 
 INDICATORS: tuple[Indicator, ...] = (
@@ -88,7 +145,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("gap_share", "share", "M2", "share of unresolved problems the leader does not "
               "know of", _gap_share, headline=True),
     Indicator("hidden_problems", "problems", "M2", "news buried somewhere in the chain",
-              lambda s, p: s.reports.hidden.sum(axis=(1, 2))),
+              lambda s, p: officer_sums(s, p).hidden),
     Indicator("suppressed_share", "share", "M2", "share of the news reaching a level that "
               "was buried there today", lambda s, p: _ratio(s.reports.scrubbed,
                                                             s.reports.received), "level"),
@@ -105,7 +162,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("surfaced_delay_days", "days", "M2", "mean age of the news that surfaced today",
               _surfaced_delay),
     Indicator("surfaced", "problems", "M2", "buried news that became visible today",
-              lambda s, p: s.reports.surfaced.sum(axis=1)),
+              lambda s, p: officer_sums(s, p).surfaced),
     Indicator("surprise", "0/1", "M11", "the leader was surprised today",
               lambda s, p: s.leader.surprise.astype(float)),
     Indicator("surprises_total", "count", "M11", "surprises so far",
@@ -113,9 +170,9 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("response", "code", "M11", "response to today's surprise (-1 none, 0 scapegoat, "
               "1 fix, 2 ignore)", lambda s, p: s.leader.response.astype(float)),
     Indicator("fear_mean", "share", "M3", "mean fear of the officer corps",
-              lambda s, p: s.officers.fear.mean(axis=1), headline=True),
+              lambda s, p: officer_sums(s, p).fear.sum(axis=1) / p.tree.n, headline=True),
     Indicator("fear_by_level", "share", "M3", "mean fear per level",
-              lambda s, p: level_mean(s.officers.fear, p.tree), "level"),
+              lambda s, p: _level_mean(officer_sums(s, p).fear, p), "level"),
     Indicator("purges_candour", "count", "M3", "officers purged today for candour",
               lambda s, p: s.purges.today[:, 0]),
     Indicator("purges_scapegoat", "count", "M3", "officers purged today as scapegoats",
@@ -133,17 +190,18 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("top_purged_total", "count", "M3", "purges so far at levels 0-2 (the generals)",
               lambda s, p: s.purges.by_level[:, :3].sum(axis=1), headline=True),
     Indicator("vacant_posts", "count", "M3", "posts held by an acting deputy",
-              lambda s, p: (~_serving(s)).sum(axis=1).astype(float)),
+              lambda s, p: officer_sums(s, p).vacant),
     Indicator("competence_mean", "share", "M3", "mean competence of the officer corps",
-              lambda s, p: s.officers.competence.mean(axis=1), headline=True),
+              lambda s, p: officer_sums(s, p).competence.sum(axis=1) / p.tree.n,
+              headline=True),
     Indicator("competence_by_level", "share", "M1", "mean competence per level",
-              lambda s, p: level_mean(s.officers.competence, p.tree), "level"),
+              lambda s, p: _level_mean(officer_sums(s, p).competence, p), "level"),
     Indicator("candour_by_level", "share", "M1", "mean candour per level",
-              lambda s, p: level_mean(s.officers.candour, p.tree), "level"),
+              lambda s, p: _level_mean(officer_sums(s, p).candour, p), "level"),
     Indicator("loyalty_mean", "share", "M3", "mean loyalty of the officer corps",
-              lambda s, p: s.officers.loyalty.mean(axis=1)),
+              lambda s, p: officer_sums(s, p).loyalty / p.tree.n),
     Indicator("candour_mean", "share", "M3", "mean candour of the officer corps",
-              lambda s, p: s.officers.candour.mean(axis=1)),
+              lambda s, p: officer_sums(s, p).candour.sum(axis=1) / p.tree.n),
     Indicator("decision_latency_days", "days", "M4", "mean age of the requests decided today",
               lambda s, p: _ratio(s.decisions.owned_age, s.decisions.owned.sum(axis=1)),
               headline=True, summary="mean"),
@@ -155,9 +213,9 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("decided_by_level", "count", "M4", "requests decided at each level today",
               lambda s, p: s.decisions.owned, "level"),
     Indicator("decision_backlog", "requests", "M4", "requests waiting for a decision",
-              lambda s, p: s.decisions.queue.sum(axis=1), headline=True),
+              lambda s, p: officer_sums(s, p).queue, headline=True),
     Indicator("top_backlog", "requests", "M4", "requests waiting at levels 0-1",
-              lambda s, p: s.decisions.queue[:, : sum(p.tree.level_sizes[:2])].sum(axis=1)),
+              lambda s, p: officer_sums(s, p).top_queue),
     Indicator("escalated", "requests", "M4", "requests passed up today",
               lambda s, p: s.decisions.escalated),
     Indicator("fixed", "problems", "M4", "problems fixed today through the chain",

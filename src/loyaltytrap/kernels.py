@@ -420,6 +420,56 @@ if HAVE_NUMBA:
         return new, sev
 
 
+    @numba.njit(cache=True)
+    def _officer_sums(fear, competence, candour, loyalty, status, hidden, surfaced,
+                      surfaced_age, queue, offsets, sizes):  # pragma: no cover - compiled
+        E, K, N = hidden.shape
+        L = sizes.shape[0]
+        by_level = np.zeros((3, E, L))
+        out = np.zeros((7, E))
+        top = offsets[2] if L > 2 else N
+        for e in range(E):
+            for lvl in range(L):
+                f = 0.0
+                c = 0.0
+                d = 0.0
+                for j in range(sizes[lvl]):
+                    n = offsets[lvl] + j
+                    f += fear[e, n]
+                    c += competence[e, n]
+                    d += candour[e, n]
+                by_level[0, e, lvl] = f
+                by_level[1, e, lvl] = c
+                by_level[2, e, lvl] = d
+            lo = 0.0
+            va = 0.0
+            sf = 0.0
+            sa = 0.0
+            qu = 0.0
+            tq = 0.0
+            for n in range(N):
+                lo += loyalty[e, n]
+                if status[e, n] != SERVING:
+                    va += 1.0
+                sf += surfaced[e, n]
+                sa += surfaced_age[e, n]
+                qu += queue[e, n]
+                if n < top:
+                    tq += queue[e, n]
+            hi = 0.0
+            for k in range(K):
+                for n in range(N):
+                    hi += hidden[e, k, n]
+            out[0, e] = lo
+            out[1, e] = va
+            out[2, e] = sf
+            out[3, e] = sa
+            out[4, e] = qu
+            out[5, e] = tq
+            out[6, e] = hi
+        return by_level, out
+
+
 def sanitize_reports(
     s: ReportState, p: ReportingParams, tree: Tree, day: int, new: np.ndarray,
     new_sev: np.ndarray, fear: np.ndarray, candour: np.ndarray, u_sitrep: np.ndarray,
@@ -535,3 +585,12 @@ def place_problems(
     E = edges.shape[0]
     return _place(np.ascontiguousarray(edges, dtype=np.float64), u_arrival, u_severity,
                   per_member(severity_mean, E))
+
+
+def officer_sums(
+    o: OfficerState, r: ReportState, queue: np.ndarray, tree: Tree
+) -> tuple[np.ndarray, np.ndarray]:
+    """Compiled :func:`loyaltytrap.indicators.officer_sums_plain`."""
+    return _officer_sums(o.fear, o.competence, o.candour, o.loyalty, o.status, r.hidden,
+                         r.surfaced, r.surfaced_age, queue, np.asarray(tree.offsets, np.int64),
+                         np.asarray(tree.level_sizes, np.int64))

@@ -75,7 +75,8 @@ def main() -> None:
     import duckdb
 
     con = duckdb.connect(str(db), read_only=True)
-    runs = con.execute("select run_id, status, members from runs order by run_id desc limit 1").fetchall()
+    runs = con.execute("select run_id, status, members from runs "
+                       "order by run_id desc limit 1").fetchall()
     counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0]
               for t in ("daily", "events", "draws")
               if con.execute("select count(*) from information_schema.tables where table_name = ?",

@@ -48,7 +48,7 @@ def test_signoff_kernel_matches_numpy(small: Scenario, daily_states) -> None:
     o = state.officers
     args = (state.decisions, params.signoff, params.tree, (rng.random((E, U)) < 0.2) * 1.0,
             o.fear, o.competence, o.status, rng.random(E), rng.random((E, 4, N)))
-    for a, b in zip(signoff.queue_pass(*args), kernels.sign_off_queues(*args), strict=True):
+    for a, b in zip(signoff.decide(*args), kernels.decide(*args), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
 
 
@@ -95,16 +95,6 @@ def test_shrink_kernel_matches_numpy(small: Scenario, hop: int, daily_states) ->
     keep_o, keep_h = rng.random((4, 3)), rng.random((4, 3))
     _assert_same(reporting.shrink_reports(state.reports, keep_o, keep_h),
                  kernels.shrink_reports(state.reports, keep_o, keep_h))
-
-
-def test_latency_quantile_kernel_matches_numpy() -> None:
-    rng = np.random.default_rng(4)
-    n = rng.integers(0, 4, (6, 50)).astype(float) * (rng.random((6, 50)) < 0.3)
-    n[2] = 0.0  # nothing decided: NaN
-    a = n * rng.integers(0, 5, (6, 50))  # whole-day ages, so latencies tie
-    for q in (0.1, 0.5, 0.9):
-        np.testing.assert_array_equal(signoff.latency_quantile(n, a, q),
-                                      kernels.latency_quantile(n, a, q))
 
 
 def test_problem_placement_kernel_matches_numpy() -> None:

@@ -44,7 +44,6 @@ from .mechanisms.signoff import (
     SignoffParams,
     init_decisions,
     levels_climbed_mean,
-    queue_pass,
     settle,
     sign_off,
 )
@@ -225,8 +224,7 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     decisions = sign_off(state.decisions, params.signoff, tree, new.sum(axis=1), front_share,
                          o.fear, o.competence, o.status, pressure.risk_aversion, u_dec,
                          streams.uniform("signoff", "reruns", t, 1),
-                         *((kernels.sign_off_queues, kernels.latency_quantile)
-                           if fast else (queue_pass, None)))
+                         *((kernels.decide,) if fast else ()))
     # 9. M11: a sudden close of the gap surprises the leader, who answers by his rule
     leader, ev_leader = react_to_surprises(
         state.leader, params.leader, tree, known_before, reports.surfaced, state.leader.threat,

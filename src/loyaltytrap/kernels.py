@@ -203,18 +203,26 @@ if HAVE_NUMBA:
 
     @numba.njit(cache=True)
     def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, esc_fear,
-                 esc_money, fear, competence, expiry, u, offsets, sizes,
-                 enabled):  # pragma: no cover - compiled
+                 esc_money, fear, competence, expiry, u, offsets, sizes, enabled,
+                 q):  # pragma: no cover - compiled
+        # the officer pass of plain ``queue_pass`` and the sums of plain ``decide`` in one;
+        # per-officer flows live in scratch rows reused member after member
         E, N = queue0.shape
         L = sizes.shape[0]
         queue = np.empty_like(queue0)
         age = np.empty_like(age0)
-        owned = np.zeros((E, N))
-        owned_age = np.zeros((E, N))
-        passed = np.zeros((E, N))
-        passed_age = np.zeros((E, N))
-        works = np.zeros((E, N))
-        expired = np.zeros((E, N))
+        owned_by_level = np.zeros((E, L))
+        owned_age_tot = np.zeros(E)
+        fixed = np.zeros(E)
+        expired = np.zeros(E)
+        escalated = np.zeros(E)
+        p90 = np.full(E, np.nan)
+        owned = np.empty(N)
+        owned_age = np.empty(N)
+        passed = np.empty(N)
+        passed_age = np.empty(N)
+        lat = np.empty(N)
+        cnt = np.empty(N)
         U0 = offsets[L - 1]
         level = np.empty(N, dtype=np.int64)
         for lvl in range(L):
@@ -226,6 +234,9 @@ if HAVE_NUMBA:
                 age[e, n] = age0[e, n] + queue0[e, n]
             for j in range(sizes[L - 1]):
                 queue[e, U0 + j] += new_req[e, j]
+            wk_tot = 0.0
+            ps_tot = 0.0
+            oa_tot = 0.0
             for n in range(N):
                 lvl = level[n]
                 cap = cap_level[e, lvl]
@@ -235,23 +246,26 @@ if HAVE_NUMBA:
                 if enabled and lvl > 0:  # the top has nobody to pass to
                     pe = esc_base[e] + esc_fear[e] * fear[e, n] + esc_money[e]
                     pe = min(max(pe, 0.0), 1.0)
-                q = queue[e, n]
-                taken = min(q, np.floor(cap + u[e, 0, n]))
-                mean_age = age[e, n] / max(q, 1e-12) if q > 0 else 0.0
+                qn = queue[e, n]
+                taken = min(qn, np.floor(cap + u[e, 0, n]))
+                mean_age = age[e, n] / max(qn, 1e-12) if qn > 0 else 0.0
                 taken_age = taken * mean_age
                 ps = min(np.floor(taken * pe + u[e, 1, n]), taken)
                 ow = taken - ps
                 if not enabled:
                     ps = 0.0
                     ow = taken
-                passed[e, n] = ps
-                passed_age[e, n] = ps * mean_age
-                owned[e, n] = ow
-                owned_age[e, n] = ow * mean_age
+                passed[n] = ps
+                passed_age[n] = ps * mean_age
+                owned[n] = ow
+                owned_age[n] = ow * mean_age
                 wk = min(np.floor(ow * competence[e, n] + u[e, 2, n]), ow)
-                works[e, n] = wk
-                queue[e, n] = q - taken + (ow - wk)
+                queue[e, n] = qn - taken + (ow - wk)
                 age[e, n] = age[e, n] - taken_age + (ow - wk) * mean_age
+                owned_by_level[e, lvl] += ow
+                oa_tot += ow * mean_age
+                wk_tot += wk
+                ps_tot += ps
             for lvl in range(L - 1, 0, -1):
                 off = offsets[lvl]
                 up_off = offsets[lvl - 1]
@@ -260,19 +274,42 @@ if HAVE_NUMBA:
                     aq = 0.0
                     aa = 0.0
                     for c in range(b):
-                        aq += passed[e, off + pj * b + c]
-                        aa += passed_age[e, off + pj * b + c]
+                        aq += passed[off + pj * b + c]
+                        aa += passed_age[off + pj * b + c]
                     queue[e, up_off + pj] += aq
                     age[e, up_off + pj] += aa
+            ex_tot = 0.0
             for n in range(N):
-                q = queue[e, n]
-                mean_age = age[e, n] / max(q, 1e-12) if q > 0 else 0.0
-                ex = min(np.floor(q * expiry[e] + u[e, 3, n]), q)
-                expired[e, n] = ex
-                queue[e, n] = q - ex
+                qn = queue[e, n]
+                mean_age = age[e, n] / max(qn, 1e-12) if qn > 0 else 0.0
+                ex = min(np.floor(qn * expiry[e] + u[e, 3, n]), qn)
+                ex_tot += ex
+                queue[e, n] = qn - ex
                 a = age[e, n] - ex * mean_age
                 age[e, n] = a if a > 0.0 else 0.0
-        return queue, age, owned, owned_age, passed, works, expired
+            owned_age_tot[e] = oa_tot
+            fixed[e] = wk_tot
+            expired[e] = ex_tot
+            escalated[e] = ps_tot
+            # quantile q of the latency of today's decisions, as plain latency_quantile
+            m = 0
+            for n in range(N):
+                if owned[n] > 0:
+                    lat[m] = owned_age[n] / max(owned[n], 1e-12)
+                    cnt[m] = owned[n]
+                    m += 1
+            if m > 0:
+                order = np.argsort(lat[:m], kind="mergesort")  # stable, as the plain version
+                tot = 0.0  # summed in sorted order, as the plain version's cumsum
+                for i in range(m):
+                    tot += cnt[order[i]]
+                cum = 0.0
+                for i in range(m):
+                    cum += cnt[order[i]]
+                    if cum >= q * tot:
+                        p90[e] = lat[order[i]]
+                        break
+        return queue, age, owned_by_level, owned_age_tot, fixed, expired, escalated, p90
 
 
     @numba.njit(cache=True)
@@ -375,34 +412,6 @@ if HAVE_NUMBA:
         return inflight, inflight_sev, inflight_age, hidden, hidden_sev, hidden_age
 
     @numba.njit(cache=True)
-    def _latency_quantile(n, a, q):  # pragma: no cover - compiled
-        E, N = n.shape
-        out = np.full(E, np.nan)
-        lat = np.empty(N)
-        cnt = np.empty(N)
-        for e in range(E):
-            m = 0
-            for j in range(N):
-                if n[e, j] > 0:
-                    lat[m] = a[e, j] / max(n[e, j], 1e-12)
-                    cnt[m] = n[e, j]
-                    m += 1
-            if m == 0:
-                continue
-            order = np.argsort(lat[:m], kind="mergesort")  # stable, as the plain version
-            tot = 0.0  # summed in sorted order, as the plain version's cumsum
-            for i in range(m):
-                tot += cnt[order[i]]
-            cum = 0.0
-            for i in range(m):
-                cum += cnt[order[i]]
-                if cum >= q * tot:
-                    out[e] = lat[order[i]]
-                    break
-        return out
-
-
-    @numba.njit(cache=True)
     def _place(edges, u_arrival, u_severity, severity_mean):  # pragma: no cover - compiled
         E, K = edges.shape
         U = u_arrival.shape[1]
@@ -501,13 +510,12 @@ def sanitize_reports(
     )
 
 
-def sign_off_queues(
+def decide(
     s: DecisionState, p: SignoffParams, tree: Tree, new_requests: np.ndarray,
     fear: np.ndarray, competence: np.ndarray, status: np.ndarray, risk_aversion: np.ndarray,
     u: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
-    """Compiled queue pass of :func:`loyaltytrap.mechanisms.signoff.sign_off`: returns
-    (queue, age, owned, owned_age, passed, works, expired), all ``[E, N]``."""
+    """Compiled :func:`loyaltytrap.mechanisms.signoff.decide`."""
     E = fear.shape[0]
     above = (tree.levels - 1 - np.arange(tree.levels))[None, :]
     cap_level = col(p.capacity_per_day) * col(p.staff_scaling) ** above
@@ -520,7 +528,7 @@ def sign_off_queues(
         np.ascontiguousarray(fear), np.ascontiguousarray(competence),
         per_member(p.expiry_hazard, E), np.ascontiguousarray(u),
         np.asarray(tree.offsets, np.int64), np.asarray(tree.level_sizes, np.int64),
-        bool(p.enabled),
+        bool(p.enabled), 0.9,
     )
 
 
@@ -569,12 +577,6 @@ def shrink_reports(s: ReportState, keep_o: np.ndarray, keep_h: np.ndarray) -> Re
         s, inflight=inflight,
         inflight_sev=inflight_sev, inflight_age=inflight_age, hidden=hidden,
         hidden_sev=hidden_sev, hidden_age=hidden_age)
-
-
-def latency_quantile(n: np.ndarray, a: np.ndarray, q: float) -> np.ndarray:
-    """Compiled :func:`loyaltytrap.mechanisms.signoff.latency_quantile`."""
-    return _latency_quantile(np.ascontiguousarray(n, dtype=np.float64),
-                             np.ascontiguousarray(a, dtype=np.float64), float(q))
 
 
 def place_problems(

@@ -67,8 +67,6 @@ class DecisionState:
     queue_age: float64 ``[E, N]``, day-sum of their ages
     owned: float64 ``[E, L]``, requests owned (decided) at each level today
     owned_age: float64 ``[E]``, day-sum of the ages of today's owned requests (latency)
-    owned_by_officer, owned_age_by_officer: float64 ``[E, N]``, the same per officer (each
-        officer's batch has one mean latency: the spread of latencies across batches)
     fixed: float64 ``[E]``, decisions taken today that worked
     expired: float64 ``[E]``, requests overtaken by events today (problems ended as losses)
     reruns: float64 ``[E]``, failed manoeuvres rerun today while waiting for orders
@@ -81,8 +79,6 @@ class DecisionState:
     queue_age: np.ndarray
     owned: np.ndarray
     owned_age: np.ndarray
-    owned_by_officer: np.ndarray
-    owned_age_by_officer: np.ndarray
     fixed: np.ndarray
     expired: np.ndarray
     reruns: np.ndarray
@@ -99,7 +95,7 @@ def init_decisions(E: int, tree: Tree) -> DecisionState:
     z = np.zeros
     return DecisionState(
         queue=z((E, tree.n)), queue_age=z((E, tree.n)), owned=z((E, tree.levels)),
-        owned_age=z(E), owned_by_officer=z((E, tree.n)), owned_age_by_officer=z((E, tree.n)),
+        owned_age=z(E),
         fixed=z(E), expired=z(E), reruns=z(E), escalated=z(E), latency_p90=np.full(E, np.nan),
         decided_total=z(E), fixed_total=z(E), expired_total=z(E), reruns_total=z(E),
     )
@@ -173,7 +169,32 @@ def queue_pass(
     return queue, age, owned, owned_age, passed, works, expired
 
 
-QueuePass = Callable[..., tuple[np.ndarray, ...]]
+def decide(
+    s: DecisionState,
+    p: SignoffParams,
+    tree: Tree,
+    new_requests: np.ndarray,
+    fear: np.ndarray,
+    competence: np.ndarray,
+    status: np.ndarray,
+    risk_aversion: np.ndarray,
+    u: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """The officer-level day of decisions (plain NumPy) and what the day sums to: returns
+    the queues and their age sums ``[E, N]``, the requests owned at each level ``[E, L]``,
+    and per member ``[E]`` the age sum of the owned requests, the fixes that worked, the
+    requests written off and passed up, and the 90th percentile of today's latency (each
+    officer's batch counted at its mean age)."""
+    queue, age, owned, owned_age, passed, works, expired = queue_pass(
+        s, p, tree, new_requests, fear, competence, status, risk_aversion, u)
+    owned_by_level = np.stack(
+        [owned[:, tree.level_slice(lv)].sum(axis=1) for lv in range(tree.levels)], axis=1
+    )
+    return (queue, age, owned_by_level, owned_age.sum(axis=1), works.sum(axis=1),
+            expired.sum(axis=1), passed.sum(axis=1), latency_quantile(owned, owned_age, 0.9))
+
+
+Decide = Callable[..., tuple[np.ndarray, ...]]
 
 
 def sign_off(
@@ -188,19 +209,17 @@ def sign_off(
     risk_aversion: np.ndarray,
     u: np.ndarray,
     u_member: np.ndarray,
-    officer_pass: QueuePass = queue_pass,
-    quantile: Callable[[np.ndarray, np.ndarray, float], np.ndarray] | None = None,
+    officer_day: Decide = decide,
 ) -> DecisionState:
     """One day of decisions: new requests join the unit queues, officers take up what their
     capacity allows, own or escalate it, owned fixes work or return, waiting units rerun.
 
     ``new_requests`` is ``[E, U]`` per unit; ``front_share`` ``[E]`` the share of unresolved
     problems that are front problems; ``u`` uniforms ``[E, 4, N]`` (capacity, escalation,
-    success, expiry) and ``u_member`` ``[E, 1]`` (reruns). ``officer_pass`` is
-    :func:`queue_pass` or its compiled twin (:mod:`loyaltytrap.kernels`), ``quantile``
-    :func:`latency_quantile` or its twin.
+    success, expiry) and ``u_member`` ``[E, 1]`` (reruns). ``officer_day`` is
+    :func:`decide` or its compiled twin (:mod:`loyaltytrap.kernels`).
     """
-    queue, age, owned, owned_age, passed, works, expired = officer_pass(
+    queue, age, owned_by_level, owned_age, fixed, expired, escalated, p90 = officer_day(
         s, p, tree, new_requests, fear, competence, status, risk_aversion, u)
     U = tree.n_units
     waiting_front = queue.sum(axis=1) * front_share
@@ -208,18 +227,11 @@ def sign_off(
     reruns = stochastic_round(units_waiting * p.rerun_hazard, u_member[:, 0])
     if not p.enabled:
         reruns = np.zeros_like(reruns)
-    owned_by_level = np.stack(
-        [owned[:, tree.level_slice(lv)].sum(axis=1) for lv in range(tree.levels)], axis=1
-    )
-    fixed = works.sum(axis=1)
     return DecisionState(
-        queue=queue, queue_age=age, owned=owned_by_level,
-        owned_age=owned_age.sum(axis=1), owned_by_officer=owned,
-        owned_age_by_officer=owned_age, fixed=fixed, expired=expired.sum(axis=1),
-        reruns=reruns, escalated=passed.sum(axis=1),
-        latency_p90=(quantile or latency_quantile)(owned, owned_age, 0.9),
-        decided_total=s.decided_total + owned.sum(axis=1),
-        fixed_total=s.fixed_total + fixed, expired_total=s.expired_total + expired.sum(axis=1),
+        queue=queue, queue_age=age, owned=owned_by_level, owned_age=owned_age, fixed=fixed,
+        expired=expired, reruns=reruns, escalated=escalated, latency_p90=p90,
+        decided_total=s.decided_total + owned_by_level.sum(axis=1),
+        fixed_total=s.fixed_total + fixed, expired_total=s.expired_total + expired,
         reruns_total=s.reruns_total + reruns,
     )
 

@@ -41,7 +41,7 @@ def test_invariants_hold_every_day(small: Scenario, daily_states) -> None:
         r, d = s.reports, s.decisions
         for x in (r.hidden, r.inflight, r.known, r.unresolved, d.queue, d.queue_age,
                   s.purges.total, s.purges.fates, d.reruns_total, d.expired_total,
-                  d.owned_by_officer, d.owned):
+                  d.owned):
             assert np.all(x >= -1e-9)
         # every unresolved problem's news is somewhere, exactly once
         placed = (r.hidden.sum(axis=(1, 2))

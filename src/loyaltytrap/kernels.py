@@ -1,12 +1,21 @@
-"""Compiled kernels (Numba) for the officer-level hot spots of a day: the sitreps (M2) and the
-sign-off queues (M4).
+"""Compiled kernels (Numba) for the officer-level passes of a day.
 
-Each kernel computes exactly what the plain NumPy function of its mechanism computes, from the
-same uniforms, in one pass per member (members in parallel) instead of some forty passes over
-``[E, N]`` temporaries; ``tests/test_kernels.py`` checks them against the plain versions.
-The engine uses them when Numba is installed and ``LOYALTYTRAP_KERNEL`` is not ``numpy``.
-Profiling showed these two sub-steps to be the largest costs of an ensemble step (see
-docs/performance.md).
+Every pass over the officers has a plain NumPy version in its mechanism module and a compiled
+twin here, computed from the same uniforms in one loop per member instead of many passes over
+``[E, N]`` / ``[E, K, N]`` temporaries:
+
+- M2 sitreps (:func:`sanitize_reports`), bottom-up, with the scrub probability inside;
+- M4 the sign-off day (:func:`decide`): capacity, escalation, fixes, write-offs, the day's sums
+  and the latency quantile;
+- M3 the purge draw and the fear spread (:func:`draw_causes`, :func:`spread_fear`);
+- M2 the removal of resolved problems (:func:`shrink_reports`);
+- the placement of new problems at the units (:func:`place_problems`);
+- the officer sums the indicators read (:func:`officer_sums`).
+
+``tests/test_kernels.py`` checks each against its plain version, and a whole run with and
+without them. The engine uses them when Numba is installed and ``LOYALTYTRAP_KERNEL`` is not
+``numpy``. They run on one thread: members are spread over processes instead (measured:
+Numba's ``parallel=True`` was slower on this 2-core machine; see docs/performance.md).
 """
 
 from __future__ import annotations

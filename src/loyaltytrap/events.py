@@ -68,11 +68,13 @@ class EventLog:
         """Keep the non-empty batches of a day."""
         self.batches.extend((day, b) for b in batches if len(b))
 
-    def frame(self, member_ids: np.ndarray) -> pd.DataFrame:
+    def frame(self, member_ids: np.ndarray, details: bool = True) -> pd.DataFrame:
         """The log as a table (day, member, mechanism, event, officer, level, value, value2,
-        label, details), ordered by member, then day."""
+        label, details), ordered by member, then day. ``details=False`` leaves out the
+        sentences (the store renders them when it reads the events back)."""
+        columns = COLUMNS if details else COLUMNS[:-1]
         if not self.batches:
-            return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in COLUMNS})
+            return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in columns})
         # one concatenation per column (building a frame per batch is slow)
         n = [len(b) for _, b in self.batches]
         cat = np.concatenate
@@ -84,20 +86,20 @@ class EventLog:
             np.float64)
         label = cat([np.asarray(_or(b.label, len(b), ""), dtype=object)
                      for _, b in self.batches]).astype(str)
-        # one sentence per row, formatted from plain Python values (not from frame columns)
-        details = [
-            TEMPLATES[e][1].format(officer=o, level=lv, value=v, value2=v2, label=lb)
-            for e, o, lv, v, v2, lb in zip(event.tolist(), officer.tolist(), level.tolist(),
-                                           value.tolist(), value2.tolist(), label.tolist(),
-                                           strict=True)
-        ]
         df = pd.DataFrame({
             "day": np.repeat([d for d, _ in self.batches], n).astype(np.int32),
             "member": member_ids[cat([b.member for _, b in self.batches])].astype(np.int64),
             "mechanism": np.repeat([TEMPLATES[b.event][0] for _, b in self.batches], n),
             "event": event, "officer": officer, "level": level, "value": value,
-            "value2": value2, "label": label, "details": details,
+            "value2": value2, "label": label,
         })
+        if details:  # one sentence per row, formatted from plain Python values
+            df["details"] = [
+                TEMPLATES[e][1].format(officer=o, level=lv, value=v, value2=v2, label=lb)
+                for e, o, lv, v, v2, lb in zip(event.tolist(), officer.tolist(),
+                                               level.tolist(), value.tolist(), value2.tolist(),
+                                               label.tolist(), strict=True)
+            ]
         return df.sort_values(["member", "day"], kind="stable").reset_index(drop=True)
 
 

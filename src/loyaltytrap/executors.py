@@ -26,10 +26,11 @@ Batch = tuple[xr.Dataset, pd.DataFrame, pd.DataFrame]
 
 
 def _run_batch_f32(scenario: Any, members: np.ndarray, seed: int, days: int) -> Batch:
-    """One batch in a worker, indicators sent back as float32 (what the store keeps)."""
+    """One batch in a worker, indicators sent back as float32 and events without their
+    sentences (what the store keeps)."""
     from .simulate import run_members
 
-    ds, events, draws = run_members(scenario, members, seed, days)
+    ds, events, draws = run_members(scenario, members, seed, days, details=False)
     return ds.astype(np.float32, keep_attrs=True), events, draws
 
 
@@ -79,7 +80,8 @@ def batches(
     if executor == "local":
         from .simulate import iter_batches
 
-        return iter_batches(scenario, members, seed, days, batch, progress=progress)
+        return iter_batches(scenario, members, seed, days, batch, progress=progress,
+                            details=False)
     if executor == "process":
         from .store import pool_batches
 

@@ -98,8 +98,10 @@ def run_members(
     seed: int,
     days: int,
     progress: Callable[[int], None] | None = None,
+    details: bool = True,
 ) -> tuple[xr.Dataset, pd.DataFrame, pd.DataFrame]:
-    """Run the listed global member ids together as one batch."""
+    """Run the listed global member ids together as one batch (``details=False``: the event
+    table without its sentences, for the store, which renders them on read)."""
     records, flat = draw_parameters(scenario, members, seed)
     params = Params.from_records(records)
     streams = Streams(seed, members)
@@ -107,7 +109,7 @@ def run_members(
     _, log = run_batch(params, streams, days, on_day=rec, progress=progress)
     ds = _dataset(rec.finish(), members, days, params, scenario)
     draws = pd.DataFrame({"member": members, **flat})
-    return ds, log.frame(members), draws
+    return ds, log.frame(members, details), draws
 
 
 def _dataset(
@@ -146,12 +148,13 @@ def iter_batches(
     batch: int = 64,
     first_member: int = 0,
     progress: Callable[[int], None] | None = None,
+    details: bool = True,
 ) -> Iterator[tuple[xr.Dataset, pd.DataFrame, pd.DataFrame]]:
     """Run ``members`` members in batches, yielding each batch's results as it finishes."""
     days = scenario.meta.horizon_days if days is None else days
     ids = np.arange(first_member, first_member + members)
     for start in range(0, members, batch):
-        yield run_members(scenario, ids[start:start + batch], seed, days, progress)
+        yield run_members(scenario, ids[start:start + batch], seed, days, progress, details)
 
 
 def simulate(

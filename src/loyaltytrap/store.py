@@ -666,11 +666,11 @@ def pool_batches(
 
 def _run_members_f32(scenario: Any, members: np.ndarray, seed: int, days: int
                      ) -> tuple[xr.Dataset, pd.DataFrame, pd.DataFrame]:
-    """A batch run in a worker, its indicators sent back as float32 (what the store keeps):
-    half the bytes through the pipe and in the parent."""
+    """A batch run in a worker, its indicators sent back as float32 and its events without
+    their sentences (what the store keeps): fewer bytes through the pipe and in the parent."""
     from .simulate import run_members
 
-    ds, events, draws = run_members(scenario, members, seed, days)
+    ds, events, draws = run_members(scenario, members, seed, days, details=False)
     return ds.astype(np.float32, keep_attrs=True), events, draws
 
 

@@ -185,3 +185,16 @@ def test_disabled_means_no_strikes() -> None:
 
 def test_scenario_fragment_matches_the_parameters() -> None:
     check_fragment("strikes", StrikesParams)
+
+
+def test_poisson_quantile_is_scipys() -> None:
+    from scipy.stats import poisson
+
+    from loyaltytrap.mechanisms.strikes import poisson_quantile
+
+    rng = np.random.default_rng(7)
+    q = rng.random(5000)
+    mu = rng.choice([0.05, 0.3, 1.0, 4.0], 5000) * rng.random(5000)
+    np.testing.assert_array_equal(poisson_quantile(q, mu), poisson.ppf(q, mu))
+    # the edges scipy leaves at -1 or NaN are no strikes
+    assert poisson_quantile(np.array([0.0, 0.5]), np.array([1.0, 0.0])).tolist() == [0.0, 0.0]

@@ -12,6 +12,7 @@ leader and every officer has the level means (no heterogeneity).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.special import ndtri
@@ -56,7 +57,7 @@ class Tree:
         """Number of officers."""
         return sum(self.level_sizes)
 
-    @property
+    @cached_property
     def offsets(self) -> tuple[int, ...]:
         """Index of the first officer of each level."""
         out, acc = [], 0
@@ -81,16 +82,28 @@ class Tree:
         return slice(o, o + self.level_sizes[level])
 
     def level_of(self) -> np.ndarray:
-        """Level of every officer, ``[N]`` int."""
-        return np.repeat(np.arange(self.levels), self.level_sizes)
+        """Level of every officer, ``[N]`` int (read-only, computed once)."""
+        return self._level_of
+
+    @cached_property
+    def _level_of(self) -> np.ndarray:
+        out = np.repeat(np.arange(self.levels), self.level_sizes)
+        out.flags.writeable = False
+        return out
 
     def parent(self) -> np.ndarray:
-        """Parent of every officer, ``[N]`` int (-1 for level 0: they report to the leader)."""
+        """Parent of every officer, ``[N]`` int (-1 for level 0: they report to the leader;
+        read-only, computed once)."""
+        return self._parent
+
+    @cached_property
+    def _parent(self) -> np.ndarray:
         par = np.full(self.n, -1, dtype=np.int64)
         for lvl in range(1, self.levels):
             b = self.level_sizes[lvl] // self.level_sizes[lvl - 1]
             pos = np.arange(self.level_sizes[lvl])
             par[self.level_slice(lvl)] = self.offsets[lvl - 1] + pos // b
+        par.flags.writeable = False
         return par
 
     def ancestor_at(self, officer: np.ndarray, level: int) -> np.ndarray:

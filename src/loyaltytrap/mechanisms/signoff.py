@@ -239,6 +239,8 @@ def sign_off(
 def settle(s: DecisionState, n: np.ndarray) -> DecisionState:
     """Take ``n`` ``[E]`` requests out of the queues, in proportion to each queue (problems
     resolved outside the chain, by an order from the top)."""
+    if not np.any(n > 0):  # the usual day: nothing settled from the top
+        return s
     tot = s.queue.sum(axis=1)
     keep = np.where(tot > 1e-12, 1.0 - np.minimum(n, tot) / np.maximum(tot, 1e-12), 1.0)
     return replace(s, queue=s.queue * keep[:, None], queue_age=s.queue_age * keep[:, None])

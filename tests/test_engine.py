@@ -127,3 +127,26 @@ def test_stocks_change_only_through_their_flows(small: Scenario) -> None:
     np.testing.assert_allclose(ds.sizes["plant"] - cap, lost - restored + (
         ds.sizes["plant"] - cap[:, :1] - (lost[:, :1] - restored[:, :1])), atol=1e-9)
     assert (np.diff(lost, axis=1) >= -1e-12).all() and (np.diff(restored, axis=1) >= -1e-12).all()
+
+
+@pytest.mark.parametrize(("hazard", "some_stand"), [(0.0005, True), (0.02, False)])
+def test_fallen_members_leave_the_batch_without_changing_anyone(
+    small: Scenario, hazard: float, some_stand: bool
+) -> None:
+    # a regime that falls stops being simulated; the others run on with their own streams,
+    # and the fallen member's indicators stay at its collapse-day values to the horizon (also
+    # when every regime has fallen and the run stops early)
+    sc = small.with_overrides([f"stability.base_hazard={hazard}"])
+    one = simulate(sc, members=6, seed=11, days=250, batch=1)
+    all_ = simulate(sc, members=6, seed=11, days=250, batch=6)
+    collapsed = one.dataset["collapsed"].values
+    assert not np.isnan(collapsed).any() and not one.dataset["fear_mean"].isnull().any()
+    fell = collapsed[:, -1] > 0
+    assert fell.any() and (not fell.all()) == some_stand
+    assert one.dataset.equals(all_.dataset)
+    assert one.events.reset_index(drop=True).equals(all_.events.reset_index(drop=True))
+    for m in np.flatnonzero(fell):
+        day = int(np.argmax(collapsed[m] > 0))
+        after = one.dataset["fear_mean"].values[m, day:]
+        assert np.all(after == after[0])
+        assert (one.events.loc[one.events["member"] == m, "day"] <= day).all()

@@ -74,7 +74,8 @@ class _Recorder:
         """Every indicator ``[E, days, ...]``. The indicators of members that stopped (their
         regime fell) are held at their last recorded value: a fallen regime's state is frozen
         from its collapse day on."""
-        stopped = np.flatnonzero(self.last < self.day - 1)
+        days = next(iter(self.by_day.values())).shape[0]  # the run may end early: all fell
+        stopped = np.flatnonzero(self.last < days - 1)
         out = {}
         for name, arr in self.by_day.items():
             for row in stopped:

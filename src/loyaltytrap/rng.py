@@ -85,8 +85,10 @@ class Streams:
         if cached is None or cached[0] != start:
             gens = self.generators(stream + ":" + tag)
             block = np.empty((BLOCK_DAYS, len(gens), size), dtype=np.float32)
+            one = np.empty((BLOCK_DAYS, size), dtype=np.float32)  # reused: no allocation
             for i, g in enumerate(gens):
-                block[:, i, :] = g.random((BLOCK_DAYS, size), dtype=np.float32)
+                g.random(dtype=np.float32, out=one)
+                block[:, i, :] = one
             cached = (start, block, None)
             self._blocks[key] = cached
         _, block, rows = cached

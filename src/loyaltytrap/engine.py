@@ -344,7 +344,8 @@ def run_batch(
 
     A member whose regime has collapsed is frozen from then on (its trajectory ends on its
     collapse day), so it leaves the batch: the days after cost nothing, and the rows still
-    running keep their own streams. The returned state holds the members still running.
+    running keep their own streams. The returned state holds the members still running (or,
+    if every regime fell before the horizon, those that fell last).
     """
     E = len(streams.members)
     state = init_state(params, streams)

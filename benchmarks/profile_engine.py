@@ -24,7 +24,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.kernel import SCENARIO, kernel_scenario
-from loyaltytrap import engine, events, simulate
+from loyaltytrap import engine, events, kernels, simulate
 from loyaltytrap.scenario import Scenario, load_scenario
 
 TIMES: dict[str, float] = defaultdict(float)
@@ -51,6 +51,11 @@ def instrument() -> None:
         if callable(fn) and not isinstance(fn, type) and name not in skip \
                 and getattr(fn, "__module__", "").startswith("loyaltytrap"):
             setattr(engine, name, timed(f"step: {name}", fn))
+    # the compiled twins, looked up on the kernels module at every call (timed inside the
+    # sub-step that calls them: their time is part of it, shown apart)
+    for name in ("sanitize_reports", "decide", "draw_causes", "spread_fear", "shrink_reports",
+                 "place_problems", "officer_sums"):
+        setattr(kernels, name, timed(f"  kernel: {name}", getattr(kernels, name)))
     engine.Streams.uniform = timed("step: Streams.uniform", engine.Streams.uniform)
     engine.step = timed("engine.step (total)", engine.step)
     simulate._Recorder.__call__ = timed("simulate: record indicators",

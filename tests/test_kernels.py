@@ -119,3 +119,29 @@ def test_officer_sums_kernel_matches_numpy(small: Scenario, daily_states) -> Non
     assert (state.officers.status != 0).any()  # vacancies are counted
     for a, b in zip(officer_sums_plain(*args), kernels.officer_sums(*args), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_strikes_kernel_matches_numpy(small: Scenario, daily_states) -> None:
+    from loyaltytrap.mechanisms import strikes
+
+    sc = small.with_overrides(["strikes.strikes_per_plant_per_year=20",
+                               "strikes.repair_days_full=10", "strikes.tool_lead_time_days=12"])
+    *_, (state, params) = daily_states(sc, 40, members=5, seed=8)
+    rng = np.random.default_rng(9)
+    p, E = params.strikes, state.members
+    plain = fast = state.strikes
+    n_hits = n_done = 0
+    for day in range(40, 140):  # a few months: hits, waits, repairs and tool orders all happen
+        delay = rng.choice([0.0, 3.0, 7.5], E)
+        granted = plain.request_usd_bn * rng.choice([0.5, 1.0, 1.0], E)
+        circ, u = rng.random(E), rng.random((E, 8)).astype(np.float32)
+        plain, ev_p = strikes.strike_and_repair(plain, p, day, delay, granted, circ, u)
+        fast, ev_f = kernels.strike_and_repair(fast, p, day, delay, granted, circ, u)
+        _assert_same(plain, fast)
+        assert [(b.event, b.member.tolist()) for b in ev_p] == [
+            (b.event, b.member.tolist()) for b in ev_f]
+        for a, b in zip(ev_p, ev_f, strict=True):
+            np.testing.assert_allclose(a.value, b.value, rtol=1e-12)
+        n_hits += int(plain.hit.sum())
+        n_done += sum(len(b) for b in ev_p if b.event == "repair_done")
+    assert n_hits > 5 and n_done > 0

@@ -190,7 +190,7 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     # 3. M7: strikes hit plants and machine tools; repairs wait for money, parts and a
     #    sign-off as slow as the chain's slow decisions (yesterday's 90th percentile)
     signoff_delay = np.nan_to_num(state.decisions.latency_p90, nan=0.0)
-    strikes, ev_strikes = strike_and_repair(
+    strikes, ev_strikes = (kernels.strike_and_repair if fast else strike_and_repair)(
         state.strikes, params.strikes, t, signoff_delay, granted[:, 1], circumvention,
         streams.uniform("strikes", "draw", t, 8),
     )

@@ -246,7 +246,7 @@ def strike_and_repair(
     backlog = backlog - restored
     n_done = done.sum(axis=1)
     restore_days = np.where(done, day - s.job_start, 0.0).sum(axis=1)
-    ev_done = _done_events(done, day - s.job_start, waited)
+    ev_done = done_events(done, day - s.job_start, waited)
     work_left = np.where(done, 0.0, work_left)
     job_start = np.where(done, -1.0, s.job_start)
     waited = np.where(done, 0.0, waited)
@@ -285,7 +285,7 @@ def strike_and_repair(
     request = (work_plan * col(p.repair_cost_usd_bn_full / p.repair_days_full)
                + tool_plan * col(p.tool_cost_usd_bn_full)).sum(axis=1)
 
-    ev_hit = _hit_events(hit, lost, tools_lost, capacity + lost, tools + tools_lost)
+    ev_hit = hit_events(hit, lost, tools_lost, capacity + lost, tools + tools_lost)
     return StrikesState(
         capacity=capacity, backlog=backlog, wait=wait, work_left=work_left,
         job_start=job_start, job_waited=waited, tools=tools, tool_wait=tool_wait,
@@ -303,8 +303,9 @@ def strike_and_repair(
     ), [*ev_done, *ev_hit]
 
 
-def _hit_events(hit: np.ndarray, lost: np.ndarray, tools_lost: np.ndarray,
-                cap_before: np.ndarray, tools_before: np.ndarray) -> list[EventBatch]:
+def hit_events(hit: np.ndarray, lost: np.ndarray, tools_lost: np.ndarray,
+               cap_before: np.ndarray, tools_before: np.ndarray) -> list[EventBatch]:
+    """One "strike" event per plant hit today ``[E, P]``."""
     m, pl = np.nonzero(hit)
     if len(m) == 0:
         return []
@@ -316,7 +317,8 @@ def _hit_events(hit: np.ndarray, lost: np.ndarray, tools_lost: np.ndarray,
                        label=np.array(PLANTS, dtype=object)[pl])]
 
 
-def _done_events(done: np.ndarray, days: np.ndarray, waited: np.ndarray) -> list[EventBatch]:
+def done_events(done: np.ndarray, days: np.ndarray, waited: np.ndarray) -> list[EventBatch]:
+    """One "repair_done" event per plant back today ``[E, P]``."""
     m, pl = np.nonzero(done)
     if len(m) == 0:
         return []

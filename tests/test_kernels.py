@@ -145,3 +145,21 @@ def test_strikes_kernel_matches_numpy(small: Scenario, daily_states) -> None:
         n_hits += int(plain.hit.sum())
         n_done += sum(len(b) for b in ev_p if b.event == "repair_done")
     assert n_hits > 5 and n_done > 0
+
+
+def test_elite_agents_kernel_matches_numpy(small: Scenario, daily_states) -> None:
+    from loyaltytrap.mechanisms import elites
+
+    *_, (state, _params) = daily_states(small, 30, members=6, seed=10)
+    rng = np.random.default_rng(11)
+    plain = fast = state.elites
+    for _ in range(60):  # strong news: agents pull out and the cascade runs
+        news = rng.exponential(0.004, 6)
+        decay = np.full(6, 0.02)
+        a, b = elites.move_agents(plain, news, decay), kernels.move_agents(fast, news, decay)
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_allclose(np.asarray(x, float), np.asarray(y, float),
+                                       rtol=1e-12, atol=1e-12)
+        plain = dataclasses.replace(plain, anxiety=a[0], out=a[1])
+        fast = dataclasses.replace(fast, anxiety=b[0], out=b[1])
+    assert 0 < plain.out.mean() < 1  # some agents out, some still in

@@ -247,6 +247,7 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     elites, ev_elites = unnerve_elites(
         state.elites, params.elites, t, strikes.strikes_today, np.clip(reserve_fall, 0.0, 1.0),
         leader.surprise.astype(float), streams.uniform("elites", "draw", t, 1),
+        *((kernels.move_agents,) if fast else ()),
     )
     # 12. M12: the loops meet; the regime holds or falls, and the leader's threat follows
     stress = np.stack([military_stress(front), np.clip(reserve_fall, 0.0, 1.0),

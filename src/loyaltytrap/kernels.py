@@ -27,6 +27,7 @@ import numpy as np
 
 from .events import EventBatch
 from .mechanisms import strikes
+from .mechanisms.elites import ElitesState
 from .mechanisms.hierarchy import SERVING, OfficerState, Tree
 from .mechanisms.purges import PurgeParams
 from .mechanisms.reporting import ReportingParams, ReportState
@@ -612,6 +613,58 @@ if HAVE_NUMBA:
                 tools_lost, arrived, usable, ordered, restored, n_done, restore_days)
 
 
+    @numba.njit(cache=True)
+    def _elite_agents(threshold, sensitivity, anxiety0, out0, news,
+                      decay):  # pragma: no cover - compiled
+        E, M = anxiety0.shape
+        anxiety = np.empty_like(anxiety0)
+        out = np.empty_like(out0)
+        share_out = np.empty(E)
+        out_today = np.empty(E)
+        hoarding = np.empty(E)
+        theta = np.empty(M)
+        t = np.empty(M)
+        for e in range(E):
+            c = 0
+            for i in range(M):
+                a0 = anxiety0[e, i]
+                x = sensitivity[e, i] * news[e]
+                a = a0 * (1.0 - decay[e]) - np.expm1(-x) * (1.0 - a0)
+                a = min(max(a, 0.0), 1.0)
+                anxiety[e, i] = a
+                theta[i] = max(threshold[e, i] - a, 0.0)
+                if out0[e, i]:
+                    t[i] = -np.inf
+                    c += 1
+                else:
+                    t[i] = theta[i]
+            # least fixed point of the cascade reached from the share already out
+            ts = np.sort(t)
+            k_star = M
+            for k in range(c, M):
+                if ts[k] > k / M:
+                    k_star = k
+                    break
+            level = k_star / M
+            n_out = 0
+            n_new = 0
+            h = 0.0
+            for i in range(M):
+                o = out0[e, i] or theta[i] <= level
+                out[e, i] = o
+                if o:
+                    n_out += 1
+                    h += 1.0
+                    if not out0[e, i]:
+                        n_new += 1
+                else:
+                    h += anxiety[e, i]
+            share_out[e] = n_out / M
+            out_today[e] = n_new
+            hoarding[e] = h / M
+        return anxiety, out, share_out, out_today, hoarding
+
+
 def sanitize_reports(
     s: ReportState, p: ReportingParams, tree: Tree, day: int, new: np.ndarray,
     new_sev: np.ndarray, fear: np.ndarray, candour: np.ndarray, u_sitrep: np.ndarray,
@@ -778,3 +831,12 @@ def strike_and_repair(
         restores_total=s.restores_total + n_done,
         restore_days_total=s.restore_days_total + restore_days,
     ), events
+
+
+def move_agents(
+    s: ElitesState, news: np.ndarray, decay: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Compiled :func:`loyaltytrap.mechanisms.elites.move_agents`."""
+    return _elite_agents(s.threshold, s.sensitivity, s.anxiety, s.out,
+                         np.ascontiguousarray(news, dtype=np.float64),
+                         np.ascontiguousarray(decay, dtype=np.float64))

@@ -64,6 +64,7 @@ the run flag stay as they are), nothing is diverted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -243,6 +244,22 @@ def cascade(theta_eff: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out | (theta_eff <= (k_star / M)[:, None])
 
 
+def move_agents(
+    s: ElitesState, news: np.ndarray, decay: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """The agent-level pass of a day (plain NumPy): today's news ``[E]`` moves each agent's
+    anxiety, which decays by ``decay`` ``[E]``; the withdrawal cascade runs. Returns anxiety
+    and out ``[E, M]``, and per member ``[E]`` the share out, the agents out today and the
+    mean hoarding (1 for an agent out, its anxiety otherwise)."""
+    x = s.sensitivity * col(news)
+    anxiety = s.anxiety * (1.0 - col(decay)) - np.expm1(-x) * (1.0 - s.anxiety)
+    anxiety = np.clip(anxiety, 0.0, 1.0)
+    out = cascade(np.maximum(s.threshold - anxiety, 0.0), s.out)
+    share_out = out.mean(axis=1)
+    out_today = (out & ~s.out).sum(axis=1).astype(float)
+    return anxiety, out, share_out, out_today, np.where(out, 1.0, anxiety).mean(axis=1)
+
+
 def unnerve_elites(
     s: ElitesState,
     p: ElitesParams,
@@ -251,12 +268,14 @@ def unnerve_elites(
     reserve_fall: np.ndarray,
     surprises: np.ndarray,
     u: np.ndarray,
+    agents: Callable[..., tuple[np.ndarray, ...]] = move_agents,
 ) -> tuple[ElitesState, list[EventBatch]]:
     """One day: news moves anxiety, the withdrawal cascade runs, hoarding, the banks' test.
 
     Inputs ``[E]``: ``strikes_inside`` strikes inside the borders today (count),
     ``reserve_fall`` share of the initial reserves already spent (0-1), ``surprises`` leader
-    surprises today (count). ``u`` uniforms ``[E, UNIFORMS_PER_DAY]``.
+    surprises today (count). ``u`` uniforms ``[E, UNIFORMS_PER_DAY]``. ``agents`` is
+    :func:`move_agents` or its compiled twin (:mod:`loyaltytrap.kernels`).
     """
     E = s.anxiety.shape[0]
     if not p.enabled:
@@ -270,16 +289,9 @@ def unnerve_elites(
     news = (p.anxiety_per_strike * np.asarray(strikes_inside, float)
             + p.anxiety_per_reserve_fall * np.clip(reserve_fall, 0.0, 1.0)
             + p.anxiety_per_surprise * np.asarray(surprises, float)) * rumour
-    x = s.sensitivity * col(per_member(news, E))
-    decay = col(per_member(p.anxiety_decay, E))
-    anxiety = s.anxiety * (1.0 - decay) - np.expm1(-x) * (1.0 - s.anxiety)
-    anxiety = np.clip(anxiety, 0.0, 1.0)
-
-    out = cascade(np.maximum(s.threshold - anxiety, 0.0), s.out)
-    share_out = out.mean(axis=1)
-    out_today = (out & ~s.out).sum(axis=1).astype(float)
-
-    diverted = p.hoard_max_usd_bn_per_day * np.where(out, 1.0, anxiety).mean(axis=1)
+    anxiety, out, share_out, out_today, hoarding = agents(
+        s, per_member(news, E), per_member(p.anxiety_decay, E))
+    diverted = p.hoard_max_usd_bn_per_day * hoarding
     withdrawal = per_member(p.elite_deposit_share, E) * share_out
     liquidity = bank_liquidity(p, per_member(reserve_fall, E))
     new_run = bank_run_now(p, withdrawal, per_member(reserve_fall, E)) & ~s.bank_run

@@ -163,3 +163,29 @@ def test_elite_agents_kernel_matches_numpy(small: Scenario, daily_states) -> Non
         plain = dataclasses.replace(plain, anxiety=a[0], out=a[1])
         fast = dataclasses.replace(fast, anxiety=b[0], out=b[1])
     assert 0 < plain.out.mean() < 1  # some agents out, some still in
+
+
+@pytest.mark.parametrize("law", ["square", "linear"])
+def test_front_kernel_matches_numpy(small: Scenario, law: str, daily_states) -> None:
+    from loyaltytrap.mechanisms import front
+
+    sc = small.with_overrides([f"front.law={law}"])
+    *_, (state, params) = daily_states(sc, 20, members=6, seed=12)
+    rng = np.random.default_rng(13)
+    p, E = params.front, state.members
+    plain = fast = state.front
+    exhausted = 0
+    for day in range(20, 400):  # shortages drain the slacks until they run out
+        supply = rng.uniform(0.0, 0.9, E)
+        latency = np.where(rng.random(E) < 0.2, np.nan, rng.exponential(5.0, E))
+        args = (day, supply, rng.random(E), rng.random(E), latency, rng.random(E),
+                rng.random((E, 2)).astype(np.float32))
+        plain, ev_p = front.fight(plain, p, *args)
+        fast, ev_f = kernels.fight(fast, p, *args)
+        _assert_same(plain, fast)
+        assert [b.member.tolist() for b in ev_p] == [b.member.tolist() for b in ev_f]
+        for a, b in zip(ev_p, ev_f, strict=True):
+            np.testing.assert_array_equal(a.value, b.value)
+            assert a.label.tolist() == b.label.tolist()
+        exhausted += sum(len(b) for b in ev_p)
+    assert exhausted > 0

@@ -200,7 +200,7 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
                                     streams.uniform("industry", "draw", t, 1))
     # 5. M8: the front bleeds, as effective as its supplies, equipment, officers, orders and
     #    picture of the truth allow (the chain of command as it stood yesterday)
-    front, ev_front = fight(
+    front, ev_front = (kernels.fight if fast else fight)(
         state.front, params.front, t, industry.supply_ratio, equipment_ok(state.reports, tree),
         o.competence.mean(axis=1), decision_latency(state.decisions),
         timely_share(state.reports), streams.uniform("front", "draw", t, 2),

@@ -1,8 +1,8 @@
-"""Compiled kernels (Numba) for the officer-level passes of a day.
+"""Compiled kernels (Numba) for the hot passes of a day.
 
-Every pass over the officers has a plain NumPy version in its mechanism module and a compiled
-twin here, computed from the same uniforms in one loop per member instead of many passes over
-``[E, N]`` / ``[E, K, N]`` temporaries:
+Every pass over the officers (and the [E]-level mechanisms compiled so far) has a plain NumPy
+version in its mechanism module and a compiled twin here, computed from the same uniforms in
+one loop per member instead of many passes over ``[E, N]`` / ``[E, K, N]`` temporaries:
 
 - M2 sitreps (:func:`sanitize_reports`), bottom-up, with the scrub probability inside;
 - M4 the sign-off day (:func:`decide`): capacity, escalation, fixes, write-offs, the day's sums
@@ -10,7 +10,9 @@ twin here, computed from the same uniforms in one loop per member instead of man
 - M3 the purge draw and the fear spread (:func:`draw_causes`, :func:`spread_fear`);
 - M2 the removal of resolved problems (:func:`shrink_reports`);
 - the placement of new problems at the units (:func:`place_problems`);
-- the officer sums the indicators read (:func:`officer_sums`).
+- the officer sums the indicators read (:func:`officer_sums`);
+- and the first [E]-level mechanisms: M7 strikes and repairs (:func:`strike_and_repair`), M9
+  the elite agents (:func:`move_agents`), M8 the front (:func:`fight`).
 
 ``tests/test_kernels.py`` checks each against its plain version, and a whole run with and
 without them. The engine uses them when Numba is installed and ``LOYALTYTRAP_KERNEL`` is not

@@ -189,3 +189,24 @@ def test_front_kernel_matches_numpy(small: Scenario, law: str, daily_states) -> 
             assert a.label.tolist() == b.label.tolist()
         exhausted += sum(len(b) for b in ev_p)
     assert exhausted > 0
+
+
+def test_elite_cascade_kernel_on_exact_thresholds(small: Scenario, daily_states) -> None:
+    # Granovetter's riot: thresholds exactly i/M, where the cascade's comparisons with k/M
+    # are ties; the compiled cascade must break them as the plain one does
+    from loyaltytrap.mechanisms import elites
+
+    *_, (state, _params) = daily_states(small, 1, members=4, seed=14)
+    s = state.elites
+    E, M = s.threshold.shape
+    grid = np.broadcast_to(np.arange(M) / M, (E, M)).copy()
+    grid[1, 1] = 2.0 / M  # one agent moved: the riot stops early (Granovetter's perturbation)
+    grid[2] = np.round(grid[2] * 7) / 7  # many exact ties
+    out0 = np.zeros((E, M), bool)
+    out0[3, :5] = True  # some already out
+    s = dataclasses.replace(s, threshold=grid, anxiety=np.zeros((E, M)), out=out0)
+    zero = np.zeros(E)
+    a, b = elites.move_agents(s, zero, zero), kernels.move_agents(s, zero, zero)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(np.asarray(x, float), np.asarray(y, float))
+    assert a[1][0].all() and not a[1][1].all()  # the full riot, and the one it does not reach

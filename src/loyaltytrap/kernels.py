@@ -628,6 +628,7 @@ if HAVE_NUMBA:
         hoarding = np.empty(E)
         theta = np.empty(M)
         t = np.empty(M)
+        hist = np.empty(M, dtype=np.int64)
         for e in range(E):
             c = 0
             for i in range(M):
@@ -642,11 +643,25 @@ if HAVE_NUMBA:
                     c += 1
                 else:
                     t[i] = theta[i]
-            # least fixed point of the cascade reached from the share already out
-            ts = np.sort(t)
+            # least fixed point of the cascade reached from the share already out: the first
+            # k >= c where fewer than k + 1 agents have t <= k / M (the plain version's sorted
+            # t[k] > k / M), from a histogram of the smallest k each agent's t is <= k / M
+            for k in range(M):
+                hist[k] = 0
+            for i in range(M):
+                if not out0[e, i]:
+                    j = int(np.ceil(t[i] * M))
+                    while j > 0 and t[i] <= (j - 1) / M:
+                        j -= 1
+                    while j < M and t[i] > j / M:
+                        j += 1
+                    if j < M:
+                        hist[j] += 1
             k_star = M
-            for k in range(c, M):
-                if ts[k] > k / M:
+            n_le = c
+            for k in range(M):
+                n_le += hist[k]
+                if k >= c and n_le <= k:
                     k_star = k
                     break
             level = k_star / M

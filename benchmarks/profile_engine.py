@@ -54,7 +54,7 @@ def instrument() -> None:
     # the compiled twins, looked up on the kernels module at every call (timed inside the
     # sub-step that calls them: their time is part of it, shown apart)
     for name in ("sanitize_reports", "decide", "draw_causes", "spread_fear", "shrink_reports",
-                 "place_problems", "officer_sums"):
+                 "place_problems", "officer_sums", "strike_and_repair", "fight", "move_agents"):
         setattr(kernels, name, timed(f"  kernel: {name}", getattr(kernels, name)))
     engine.Streams.uniform = timed("step: Streams.uniform", engine.Streams.uniform)
     engine.step = timed("engine.step (total)", engine.step)

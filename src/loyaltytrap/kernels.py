@@ -996,6 +996,9 @@ def fight(
         p.truth_weight)], axis=1)
 
     def m(x: np.ndarray | float) -> np.ndarray:
+        if isinstance(x, np.ndarray) and x.shape == (E,) and x.dtype == np.float64 \
+                and x.flags.c_contiguous:
+            return x  # the common case: read, not written, by the kernel
         return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), (E,)))
 
     (own, opp, own_loss, opp_loss, committed, slack, exhausted, order, new, factors, eff,

@@ -56,6 +56,7 @@ def main() -> None:
     cmd = [exe, "run", "kremlin-2026", "--members", str(a.members), "--workers",
            str(a.workers), "--batch", str(a.batch), "--seed", str(a.seed), "--db", str(db)]
     print(" ".join(cmd), flush=True)
+    db.parent.mkdir(parents=True, exist_ok=True)
     log = db.with_suffix(".log")
     t0 = time.perf_counter()
     with open(log, "w") as out_f:
@@ -71,6 +72,10 @@ def main() -> None:
     wall = time.perf_counter() - t0
     lines = log.read_text(errors="replace").replace("\r", "\n").splitlines()
     print("\n".join(line for line in lines[-60:] if line.strip() and "━" not in line))
+
+    if child.returncode != 0 or not db.exists():
+        print(f"the run failed (exit {child.returncode}); its output is in {log}")
+        sys.exit(child.returncode or 1)
 
     import duckdb
 

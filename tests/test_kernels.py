@@ -210,3 +210,27 @@ def test_elite_cascade_kernel_on_exact_thresholds(small: Scenario, daily_states)
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(np.asarray(x, float), np.asarray(y, float))
     assert a[1][0].all() and not a[1][1].all()  # the full riot, and the one it does not reach
+
+
+@pytest.mark.parametrize("combination", ["product", "min"])
+def test_industry_kernel_matches_numpy(small: Scenario, combination: str, daily_states) -> None:
+    from loyaltytrap.mechanisms import industry
+
+    sc = small.with_overrides([f"industry.plant_combination={combination}"])
+    *_, (state, params) = daily_states(sc, 20, members=6, seed=15)
+    rng = np.random.default_rng(16)
+    p, E, P = params.industry, state.members, industry.N_PLANTS
+    plain = fast = state.industry
+    events = 0
+    for day in range(20, 200):  # damaged plants, starved budgets and lost channels
+        cap = rng.uniform(0.2, 1.0, (E, P))
+        tools = rng.uniform(0.3, 1.0, (E, P))
+        circ = rng.uniform(0.0, 1.0, E)
+        granted = plain.request_usd_bn.sum(axis=1) * rng.choice([0.0, 0.5, 1.0], E)
+        u = rng.random((E, 1)).astype(np.float32)
+        plain, ev_p = industry.produce(plain, p, day, cap, tools, circ, granted, u)
+        fast, ev_f = kernels.produce(fast, p, day, cap, tools, circ, granted, u)
+        _assert_same(plain, fast)
+        assert [b.member.tolist() for b in ev_p] == [b.member.tolist() for b in ev_f]
+        events += sum(len(b) for b in ev_p)
+    assert events > 0 and np.isfinite(plain.defect_rate).any()

@@ -195,9 +195,9 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
         streams.uniform("strikes", "draw", t, 8),
     )
     # 4. M6: the lines make what their scarcest component allows
-    industry, ev_industry = produce(state.industry, params.industry, t, strikes.capacity,
-                                    strikes.tools, circumvention, granted[:, 0],
-                                    streams.uniform("industry", "draw", t, 1))
+    industry, ev_industry = (kernels.produce if fast else produce)(
+        state.industry, params.industry, t, strikes.capacity, strikes.tools, circumvention,
+        granted[:, 0], streams.uniform("industry", "draw", t, 1))
     # 5. M8: the front bleeds, as effective as its supplies, equipment, officers, orders and
     #    picture of the truth allow (the chain of command as it stood yesterday)
     front, ev_front = (kernels.fight if fast else fight)(

@@ -320,7 +320,7 @@ def produce(
     # 5. tomorrow's request: base stock over the inventory position
     request = _request(s, p, potential, good, y, inv, pipe, circ)
 
-    events = _bottleneck_events(s.binding, binding, output, s.line_rate)
+    events = bottleneck_events(s.binding, binding, output, s.line_rate)
     return replace(
         s, output=output, potential=good, binding=binding,
         supply_ratio=output[:, SHELLS] / p.shell_need_per_day, inventory=inv,
@@ -351,9 +351,10 @@ def _request(
     return order * s.part_cost
 
 
-def _bottleneck_events(
+def bottleneck_events(
     before: np.ndarray, after: np.ndarray, output: np.ndarray, rate: np.ndarray
 ) -> list[EventBatch]:
+    """One "bottleneck" event per line whose binding component changed today ``[E, L]``."""
     m, line = np.nonzero((after != before) & (after >= 0))
     if len(m) == 0:
         return []

@@ -12,7 +12,8 @@ one loop per member instead of many passes over ``[E, N]`` / ``[E, K, N]`` tempo
 - the placement of new problems at the units (:func:`place_problems`);
 - the officer sums the indicators read (:func:`officer_sums`);
 - and the first [E]-level mechanisms: M7 strikes and repairs (:func:`strike_and_repair`), M9
-  the elite agents (:func:`move_agents`), M8 the front (:func:`fight`).
+  the elite agents (:func:`move_agents`), M8 the front (:func:`fight`), M6 production
+  (:func:`produce`).
 
 ``tests/test_kernels.py`` checks each against its plain version, and a whole run with and
 without them. The engine uses them when Numba is installed and ``LOYALTYTRAP_KERNEL`` is not

@@ -1070,20 +1070,13 @@ def strike_and_repair(
     strikes_today = hit.sum(axis=1) + others
     events = [*strikes.done_events(done, done_days, done_waited),
               *strikes.hit_events(hit, lost, tools_lost, capacity + lost, tools + tools_lost)]
-    return strikes.StrikesState(
-        capacity=capacity, backlog=backlog, wait=wait, work_left=work_left,
+    return strikes.after_day(
+        s, capacity=capacity, backlog=backlog, wait=wait, work_left=work_left,
         job_start=job_start, job_waited=waited, tools=tools, tool_wait=tool_wait,
         tool_pipeline=pipe, work_plan=work_plan, tool_plan=tool_plan, request_usd_bn=request,
-        hit=hit, strikes_today=strikes_today, lost_today=lost.sum(axis=1),
-        restored_today=restored.sum(axis=1), lost_total=s.lost_total + lost.sum(axis=1),
-        restored_total=s.restored_total + restored.sum(axis=1),
-        strikes_total=s.strikes_total + strikes_today,
-        tools_ordered_total=s.tools_ordered_total + ordered,
-        tools_arrived_total=s.tools_arrived_total + arrived,
-        tools_usable_total=s.tools_usable_total + usable,
-        tools_destroyed_total=s.tools_destroyed_total + tools_lost,
-        restores_total=s.restores_total + n_done,
-        restore_days_total=s.restore_days_total + restore_days,
+        hit=hit, strikes_today=strikes_today, lost=lost, restored=restored, ordered=ordered,
+        arrived=arrived, usable=usable, tools_lost=tools_lost, n_done=n_done,
+        restore_days=restore_days,
     ), events
 
 
@@ -1129,12 +1122,10 @@ def fight(
     mm, k = np.nonzero(new)
     events = [EventBatch("slack_exhausted", mm, value=order[mm, k], value2=own[mm],
                          label=np.array(front.SLACKS, dtype=object)[k])] if len(mm) else []
-    return front.FrontState(
-        own=own, opp=opp, own_loss=own_loss, opp_loss=opp_loss,
-        own_loss_total=s.own_loss_total + own_loss, opp_loss_total=s.opp_loss_total + opp_loss,
-        committed=committed, slack=slack, slack0=s.slack0, exhausted_day=exhausted,
-        factors=factors, effectiveness=eff, strength_ratio=strength,
-        problem_pressure=pressure, war_intensity=intensity,
+    return front.after_day(
+        s, own=own, opp=opp, own_loss=own_loss, opp_loss=opp_loss, committed=committed,
+        slack=slack, exhausted_day=exhausted, factors=factors, effectiveness=eff,
+        strength_ratio=strength, problem_pressure=pressure, war_intensity=intensity,
     ), events
 
 
@@ -1162,12 +1153,9 @@ def produce(
         p.plant_combination != "min", industry.COMP_LINE.astype(np.int64),
         industry.COMP_PLANT.astype(np.int64), industry.IMPORTED.astype(np.int64))
     events = industry.bottleneck_events(s.binding, binding, output, s.line_rate)
-    return dataclasses.replace(
-        s, output=output, potential=good, binding=binding,
-        supply_ratio=output[:, industry.SHELLS] / p.shell_need_per_day, inventory=inv,
+    return industry.after_day(
+        s, p, output=output, potential=good, binding=binding, inventory=inv,
         inventory_defective=inv_def, pipeline=pipe, pipeline_defective=pipe_def,
-        arrived=arrived, ordered=ordered, defect_rate=defect_rate, order_defect_rate=d,
-        request_usd_bn=request, ordered_total=s.ordered_total + ordered,
-        arrived_total=s.arrived_total + arrived, used_total=s.used_total + used,
-        output_total=s.output_total + output,
+        arrived=arrived, ordered=ordered, used=used, defect_rate=defect_rate,
+        order_defect_rate=d, request_usd_bn=request,
     ), events

@@ -315,13 +315,23 @@ def fight(
     m, k = np.nonzero(new)
     events = [EventBatch("slack_exhausted", m, value=order[m, k].astype(float),
                          value2=own[m], label=np.array(SLACKS, dtype=object)[k])] if len(m) else []
-    return FrontState(
-        own=own, opp=opp, own_loss=own_loss, opp_loss=opp_loss,
-        own_loss_total=s.own_loss_total + own_loss, opp_loss_total=s.opp_loss_total + opp_loss,
-        committed=committed, slack=slack, slack0=s.slack0, exhausted_day=exhausted_day,
-        factors=factors, effectiveness=eff, strength_ratio=strength,
-        problem_pressure=np.stack([front_p, equip_p], axis=1), war_intensity=intensity,
+    return after_day(
+        s, own=own, opp=opp, own_loss=own_loss, opp_loss=opp_loss, committed=committed,
+        slack=slack, exhausted_day=exhausted_day, factors=factors, effectiveness=eff,
+        strength_ratio=strength, problem_pressure=np.stack([front_p, equip_p], axis=1),
+        war_intensity=intensity,
     ), events
+
+
+def after_day(
+    s: FrontState, *, own_loss: np.ndarray, opp_loss: np.ndarray, **today: np.ndarray
+) -> FrontState:
+    """The state after a day: today's values (every field but the totals and ``slack0``)
+    and the losses they add to the totals."""
+    return FrontState(
+        own_loss=own_loss, opp_loss=opp_loss, own_loss_total=s.own_loss_total + own_loss,
+        opp_loss_total=s.opp_loss_total + opp_loss, slack0=s.slack0, **today,
+    )
 
 
 def slack_used(s: FrontState) -> np.ndarray:

@@ -321,15 +321,27 @@ def produce(
     request = _request(s, p, potential, good, y, inv, pipe, circ)
 
     events = bottleneck_events(s.binding, binding, output, s.line_rate)
-    return replace(
-        s, output=output, potential=good, binding=binding,
-        supply_ratio=output[:, SHELLS] / p.shell_need_per_day, inventory=inv,
+    return after_day(
+        s, p, output=output, potential=good, binding=binding, inventory=inv,
         inventory_defective=inv_def, pipeline=pipe, pipeline_defective=pipe_def,
-        arrived=arrived.copy(), ordered=ordered, defect_rate=defect_rate, order_defect_rate=d,
-        request_usd_bn=request, ordered_total=s.ordered_total + ordered,
-        arrived_total=s.arrived_total + arrived, used_total=s.used_total + used,
-        output_total=s.output_total + output,
+        arrived=arrived.copy(), ordered=ordered, used=used, defect_rate=defect_rate,
+        order_defect_rate=d, request_usd_bn=request,
     ), events
+
+
+def after_day(
+    s: IndustryState, p: IndustryParams, *, output: np.ndarray, arrived: np.ndarray,
+    ordered: np.ndarray, used: np.ndarray, **today: np.ndarray,
+) -> IndustryState:
+    """The state after a day: today's values (``potential``, ``binding``, stocks,
+    pipelines, ``defect_rate``, ``order_defect_rate``, ``request_usd_bn``), the shell supply
+    ratio and the totals today's flows add to."""
+    return replace(
+        s, output=output, arrived=arrived, ordered=ordered,
+        supply_ratio=output[:, SHELLS] / p.shell_need_per_day,
+        ordered_total=s.ordered_total + ordered, arrived_total=s.arrived_total + arrived,
+        used_total=s.used_total + used, output_total=s.output_total + output, **today,
+    )
 
 
 def _request(

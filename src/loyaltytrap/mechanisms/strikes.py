@@ -291,11 +291,28 @@ def strike_and_repair(
                + tool_plan * col(p.tool_cost_usd_bn_full)).sum(axis=1)
 
     ev_hit = hit_events(hit, lost, tools_lost, capacity + lost, tools + tools_lost)
-    return StrikesState(
-        capacity=capacity, backlog=backlog, wait=wait, work_left=work_left,
+    return after_day(
+        s, capacity=capacity, backlog=backlog, wait=wait, work_left=work_left,
         job_start=job_start, job_waited=waited, tools=tools, tool_wait=tool_wait,
         tool_pipeline=pipe, work_plan=work_plan, tool_plan=tool_plan, request_usd_bn=request,
-        hit=hit, strikes_today=strikes_today, lost_today=lost.sum(axis=1),
+        hit=hit, strikes_today=strikes_today, lost=lost, restored=restored, ordered=ordered,
+        arrived=arrived, usable=usable, tools_lost=tools_lost, n_done=n_done,
+        restore_days=restore_days,
+    ), [*ev_done, *ev_hit]
+
+
+def after_day(
+    s: StrikesState, *, lost: np.ndarray, restored: np.ndarray, ordered: np.ndarray,
+    arrived: np.ndarray, usable: np.ndarray, tools_lost: np.ndarray, n_done: np.ndarray,
+    restore_days: np.ndarray, strikes_today: np.ndarray, **stocks: np.ndarray,
+) -> StrikesState:
+    """The state after a day: the stocks and plans as computed (``capacity``, ``backlog``,
+    ``wait``, ``work_left``, ``job_start``, ``job_waited``, ``tools``, ``tool_wait``,
+    ``tool_pipeline``, ``work_plan``, ``tool_plan``, ``request_usd_bn``, ``hit``), today's
+    flows ``[E, P]`` (``n_done``, ``restore_days`` and ``strikes_today`` ``[E]``) and the
+    totals they add to."""
+    return StrikesState(
+        **stocks, strikes_today=strikes_today, lost_today=lost.sum(axis=1),
         restored_today=restored.sum(axis=1), lost_total=s.lost_total + lost.sum(axis=1),
         restored_total=s.restored_total + restored.sum(axis=1),
         strikes_total=s.strikes_total + strikes_today,
@@ -305,7 +322,7 @@ def strike_and_repair(
         tools_destroyed_total=s.tools_destroyed_total + tools_lost,
         restores_total=s.restores_total + n_done,
         restore_days_total=s.restore_days_total + restore_days,
-    ), [*ev_done, *ev_hit]
+    )
 
 
 def hit_events(hit: np.ndarray, lost: np.ndarray, tools_lost: np.ndarray,

@@ -1,0 +1,60 @@
+"""Compiled kernels (Numba) for the hot passes of a day.
+
+Every pass over the officers (and the [E]-level mechanisms compiled so far) has a plain NumPy
+version in its mechanism module and a compiled twin here, computed from the same uniforms in
+one loop per member instead of many passes over ``[E, N]`` / ``[E, K, N]`` temporaries:
+
+- M2 sitreps (:func:`sanitize_reports`), bottom-up, with the scrub probability inside;
+- M4 the sign-off day (:func:`decide`): capacity, escalation, fixes, write-offs, the day's sums
+  and the latency quantile;
+- M3 the purge draw and the fear spread (:func:`draw_causes`, :func:`spread_fear`);
+- M2 the removal of resolved problems (:func:`shrink_reports`);
+- the placement of new problems at the units (:func:`place_problems`);
+- the officer sums the indicators read (:func:`officer_sums`);
+- and the first [E]-level mechanisms: M7 strikes and repairs (:func:`strike_and_repair`), M9
+  the elite agents (:func:`move_agents`), M8 the front (:func:`fight`), M6 production
+  (:func:`produce`).
+
+``tests/test_kernels.py`` checks each against its plain version, and a whole run with and
+without them. The engine uses them when Numba is installed and ``LOYALTYTRAP_KERNEL`` is not
+``numpy``. They run on one thread: members are spread over processes instead (measured:
+Numba's ``parallel=True`` was slower on this 2-core machine; see docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import os
+
+try:  # Numba is optional: without it the plain NumPy versions run
+    import numba  # noqa: F401
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised only where numba is missing
+    HAVE_NUMBA = False
+
+
+def enabled() -> bool:
+    """True when the compiled kernels are available and not switched off."""
+    return HAVE_NUMBA and os.environ.get("LOYALTYTRAP_KERNEL", "numba") != "numpy"
+
+
+if HAVE_NUMBA:
+    from .elites import move_agents
+    from .front import fight
+    from .industry import produce
+    from .officers import (
+        decide,
+        draw_causes,
+        officer_sums,
+        place_problems,
+        sanitize_reports,
+        shrink_reports,
+        spread_fear,
+    )
+    from .strikes import strike_and_repair
+
+__all__ = [
+    "HAVE_NUMBA", "decide", "draw_causes", "enabled", "fight", "move_agents", "officer_sums",
+    "place_problems", "produce", "sanitize_reports", "shrink_reports", "spread_fear",
+    "strike_and_repair",
+]

@@ -1,0 +1,577 @@
+"""Compiled passes over the officers: M2 sitreps, M4 the sign-off day, M3 the purge draw and
+the fear spread, the removal of resolved problems, the placement of new problems and the
+officer sums the indicators read."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numba
+import numpy as np
+
+from ..mechanisms.hierarchy import SERVING, OfficerState, Tree
+from ..mechanisms.purges import PurgeParams
+from ..mechanisms.reporting import ReportingParams, ReportState
+from ..mechanisms.signoff import DecisionState, SignoffParams
+from ..params import col, per_member
+
+
+@numba.njit(cache=True)
+def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidden_age0,
+             known0, unresolved0, new, new_sev, fear, candour, sens, p_const, behavioural,
+             u, growth, vis, window, offsets, sizes, D, slot, pass_ema0, arisen0,
+             relayed0):  # pragma: no cover - compiled
+    # One pass over the officers, bottom-up. What an officer holds today is the news due
+    # to it today (D > 0), its unit's new problems and what its subordinates forwarded
+    # today (D = 0); sums are formed in the order the plain version forms them.
+    E, K, N = hidden0.shape
+    L = sizes.shape[0]
+    inflight = np.empty_like(inflight0)
+    inflight_sev = np.empty_like(inflight_sev0)
+    inflight_age = np.empty_like(inflight_age0)
+    hidden = np.empty_like(hidden0)
+    hidden_sev = np.empty_like(hidden_sev0)
+    hidden_age = np.empty_like(hidden_age0)
+    known = np.empty_like(known0)
+    unresolved = np.empty_like(unresolved0)
+    received = np.zeros((E, L))
+    scrubbed = np.zeros((E, L))
+    candid = np.zeros((E, N), dtype=np.bool_)
+    surfaced = np.zeros((E, N))
+    surfaced_age = np.zeros((E, N))
+    to_top = np.zeros(E)
+    to_top_age = np.zeros(E)
+    pass_ema = np.empty(E)
+    arisen = np.empty(E)
+    relayed = np.empty(E)
+    acc = np.zeros((K, N))  # forwarded today to each officer (D = 0)
+    acc_sev = np.zeros(N)
+    acc_age = np.zeros(N)
+    held = np.empty(K)
+    top = np.empty(K)
+    surf_k = np.empty(K)
+    for e in range(E):
+        # news not due today ages a day in flight; the slot due today empties
+        for d in range(D):
+            for n in range(N):
+                if d == slot:
+                    for k in range(K):
+                        inflight[e, d, k, n] = 0.0
+                    inflight_sev[e, d, n] = 0.0
+                    inflight_age[e, d, n] = 0.0
+                else:
+                    fs = 0.0
+                    for k in range(K):
+                        inflight[e, d, k, n] = inflight0[e, d, k, n]
+                        fs += inflight0[e, d, k, n]
+                    inflight_sev[e, d, n] = inflight_sev0[e, d, n]
+                    inflight_age[e, d, n] = inflight_age0[e, d, n] + fs
+        arisen_today = 0.0
+        for k in range(K):
+            tot = 0.0
+            for j in range(sizes[L - 1]):
+                tot += new[e, k, j]
+            unresolved[e, k] = unresolved0[e, k] + tot
+            arisen_today += tot
+            top[k] = 0.0
+            surf_k[k] = 0.0
+        top_age = 0.0
+        for lvl in range(L - 1, -1, -1):
+            off = offsets[lvl]
+            b = sizes[lvl] // sizes[lvl - 1] if lvl > 0 else 1
+            rec = 0.0
+            scr = 0.0
+            for j in range(sizes[lvl]):
+                n = off + j
+                h_sev = 0.0
+                h_age = 0.0
+                amount = 0.0
+                for k in range(K):
+                    x = 0.0
+                    if D > 0:
+                        x += inflight0[e, slot, k, n]
+                    if lvl == L - 1:
+                        x += new[e, k, j]
+                    if D == 0:
+                        x += acc[k, n]
+                        acc[k, n] = 0.0
+                    held[k] = x
+                    amount += x
+                if D > 0:
+                    fs = 0.0
+                    for k in range(K):
+                        fs += inflight0[e, slot, k, n]
+                    h_sev += inflight_sev0[e, slot, n]
+                    h_age += inflight_age0[e, slot, n] + fs
+                if lvl == L - 1:
+                    h_sev += new_sev[e, j]
+                if D == 0:
+                    h_sev += acc_sev[n]
+                    h_age += acc_age[n]
+                    acc_sev[n] = 0.0
+                    acc_age[n] = 0.0
+                hs = 0.0
+                for k in range(K):
+                    hidden[e, k, n] = hidden0[e, k, n]
+                    hs += hidden0[e, k, n]
+                hid_sev = hidden_sev0[e, n] * (1.0 + growth[e])
+                hid_age = hidden_age0[e, n] + hs
+                rec += amount
+                if amount > 1e-12:
+                    if behavioural:
+                        p_scrub = min(max(sens[e] * fear[e, n] * (1.0 - candour[e, n]),
+                                          0.0), 1.0)
+                    else:
+                        p_scrub = p_const[e]
+                    if u[e, n] < p_scrub:  # buried here
+                        scr += amount
+                        for k in range(K):
+                            hidden[e, k, n] += held[k]
+                        hid_sev += h_sev
+                        hid_age += h_age
+                    else:  # forwarded up
+                        candid[e, n] = True
+                        if lvl == 0:
+                            for k in range(K):
+                                top[k] += held[k]
+                            top_age += h_age
+                        else:
+                            par = offsets[lvl - 1] + j // b
+                            if D == 0:
+                                for k in range(K):
+                                    acc[k, par] += held[k]
+                                acc_sev[par] += h_sev
+                                acc_age[par] += h_age
+                            else:
+                                for k in range(K):
+                                    inflight[e, slot, k, par] += held[k]
+                                inflight_sev[e, slot, par] += h_sev
+                                inflight_age[e, slot, par] += h_age
+                if hid_sev >= vis[e]:  # the smoke is visible: the whole stock surfaces
+                    sv = 0.0
+                    for k in range(K):
+                        sv += hidden[e, k, n]
+                        surf_k[k] += hidden[e, k, n]
+                        hidden[e, k, n] = 0.0
+                    surfaced[e, n] = sv
+                    surfaced_age[e, n] = hid_age
+                    hid_sev = 0.0
+                    hid_age = 0.0
+                hidden_sev[e, n] = hid_sev
+                hidden_age[e, n] = hid_age
+            received[e, lvl] = rec
+            scrubbed[e, lvl] = scr
+        pt = 1.0
+        for lvl in range(L):
+            r = received[e, lvl]
+            if r < 1e-12:
+                r = 1e-12
+            pt *= 1.0 - scrubbed[e, lvl] / r
+        tt = 0.0
+        for k in range(K):
+            known[e, k] = known0[e, k] + top[k] + surf_k[k]
+            tt += top[k]
+        to_top[e] = tt
+        to_top_age[e] = top_age
+        arisen[e] = arisen0[e] + arisen_today
+        relayed[e] = relayed0[e] + tt
+        pass_ema[e] = pass_ema0[e] + (pt - pass_ema0[e]) / window[e]
+    return (inflight, inflight_sev, inflight_age, hidden, hidden_sev, hidden_age, known,
+            unresolved, received, scrubbed, candid, surfaced, to_top, to_top_age,
+            surfaced_age, arisen, relayed, pass_ema)
+
+@numba.njit(cache=True)
+def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, esc_fear,
+             esc_money, fear, competence, expiry, u, offsets, sizes, enabled,
+             q):  # pragma: no cover - compiled
+    # the officer pass of plain ``queue_pass`` and the sums of plain ``decide`` in one;
+    # per-officer flows live in scratch rows reused member after member
+    E, N = queue0.shape
+    L = sizes.shape[0]
+    queue = np.empty_like(queue0)
+    age = np.empty_like(age0)
+    owned_by_level = np.zeros((E, L))
+    owned_age_tot = np.zeros(E)
+    fixed = np.zeros(E)
+    expired = np.zeros(E)
+    escalated = np.zeros(E)
+    p90 = np.full(E, np.nan)
+    owned = np.empty(N)
+    owned_age = np.empty(N)
+    passed = np.empty(N)
+    passed_age = np.empty(N)
+    lat = np.empty(N)
+    cnt = np.empty(N)
+    U0 = offsets[L - 1]
+    level = np.empty(N, dtype=np.int64)
+    for lvl in range(L):
+        for j in range(sizes[lvl]):
+            level[offsets[lvl] + j] = lvl
+    for e in range(E):
+        for n in range(N):
+            queue[e, n] = queue0[e, n]
+            age[e, n] = age0[e, n] + queue0[e, n]
+        for j in range(sizes[L - 1]):
+            queue[e, U0 + j] += new_req[e, j]
+        wk_tot = 0.0
+        ps_tot = 0.0
+        oa_tot = 0.0
+        for n in range(N):
+            lvl = level[n]
+            cap = cap_level[e, lvl]
+            if status[e, n] != SERVING:
+                cap = cap * vacancy_cap[e]
+            pe = 0.0
+            if enabled and lvl > 0:  # the top has nobody to pass to
+                pe = esc_base[e] + esc_fear[e] * fear[e, n] + esc_money[e]
+                pe = min(max(pe, 0.0), 1.0)
+            qn = queue[e, n]
+            taken = min(qn, np.floor(cap + u[e, 0, n]))
+            mean_age = age[e, n] / max(qn, 1e-12) if qn > 0 else 0.0
+            taken_age = taken * mean_age
+            ps = min(np.floor(taken * pe + u[e, 1, n]), taken)
+            ow = taken - ps
+            if not enabled:
+                ps = 0.0
+                ow = taken
+            passed[n] = ps
+            passed_age[n] = ps * mean_age
+            owned[n] = ow
+            owned_age[n] = ow * mean_age
+            wk = min(np.floor(ow * competence[e, n] + u[e, 2, n]), ow)
+            queue[e, n] = qn - taken + (ow - wk)
+            age[e, n] = age[e, n] - taken_age + (ow - wk) * mean_age
+            owned_by_level[e, lvl] += ow
+            oa_tot += ow * mean_age
+            wk_tot += wk
+            ps_tot += ps
+        for lvl in range(L - 1, 0, -1):
+            off = offsets[lvl]
+            up_off = offsets[lvl - 1]
+            b = sizes[lvl] // sizes[lvl - 1]
+            for pj in range(sizes[lvl - 1]):
+                aq = 0.0
+                aa = 0.0
+                for c in range(b):
+                    aq += passed[off + pj * b + c]
+                    aa += passed_age[off + pj * b + c]
+                queue[e, up_off + pj] += aq
+                age[e, up_off + pj] += aa
+        ex_tot = 0.0
+        for n in range(N):
+            qn = queue[e, n]
+            mean_age = age[e, n] / max(qn, 1e-12) if qn > 0 else 0.0
+            ex = min(np.floor(qn * expiry[e] + u[e, 3, n]), qn)
+            ex_tot += ex
+            queue[e, n] = qn - ex
+            a = age[e, n] - ex * mean_age
+            age[e, n] = a if a > 0.0 else 0.0
+        owned_age_tot[e] = oa_tot
+        fixed[e] = wk_tot
+        expired[e] = ex_tot
+        escalated[e] = ps_tot
+        # quantile q of the latency of today's decisions, as plain latency_quantile
+        m = 0
+        for n in range(N):
+            if owned[n] > 0:
+                lat[m] = owned_age[n] / max(owned[n], 1e-12)
+                cnt[m] = owned[n]
+                m += 1
+        if m > 0:
+            order = np.argsort(lat[:m], kind="mergesort")  # stable, as the plain version
+            tot = 0.0  # summed in sorted order, as the plain version's cumsum
+            for i in range(m):
+                tot += cnt[order[i]]
+            cum = 0.0
+            for i in range(m):
+                cum += cnt[order[i]]
+                if cum >= q * tot:
+                    p90[e] = lat[order[i]]
+                    break
+    return queue, age, owned_by_level, owned_age_tot, fixed, expired, escalated, p90
+
+
+@numba.njit(cache=True)
+def _purge_draw(fear0, status0, vacant0, competence, candid, surfaced, u, base, decay,
+                cand_exp, scape_exp, liability, liab_comp, max_level, day, offsets,
+                sizes):  # pragma: no cover - compiled
+    E, N = fear0.shape
+    L = sizes.shape[0]
+    fear = np.empty_like(fear0)
+    status = np.empty_like(status0)
+    cause = np.full((E, N), -1, dtype=np.int8)
+    for e in range(E):
+        for lvl in range(L):
+            pc_l = cand_exp[e, lvl]
+            ps_l = scape_exp[e, lvl]
+            pl_l = liability[e] if lvl <= max_level else 0.0
+            for j in range(sizes[lvl]):
+                n = offsets[lvl] + j
+                fear[e, n] = base[e] + (fear0[e, n] - base[e]) * (1.0 - decay[e])
+                st = status0[e, n]
+                if st != SERVING and vacant0[e, n] <= day:
+                    st = SERVING
+                status[e, n] = st
+                if st != SERVING:
+                    continue
+                pc = pc_l if candid[e, n] else 0.0
+                ps = ps_l if surfaced[e, n] > 0 else 0.0
+                pl = pl_l if competence[e, n] > liab_comp[e] else 0.0
+                tot = pc + ps + pl
+                if tot == 0.0:
+                    continue
+                norm = max(tot, 1.0)
+                e0 = pc / norm
+                e1 = e0 + ps / norm
+                e2 = e1 + pl / norm
+                x = u[e, n]
+                if x < e0:
+                    cause[e, n] = 0
+                elif x < e1:
+                    cause[e, n] = 1
+                elif x < e2:
+                    cause[e, n] = 2
+    return fear, status, cause
+
+@numba.njit(cache=True)
+def _fear_spread(fear0, n_level, n_all, keep_level, keep_all, offsets,
+                 sizes):  # pragma: no cover - compiled
+    E, N = fear0.shape
+    L = sizes.shape[0]
+    fear = np.empty_like(fear0)
+    for e in range(E):
+        if n_all[e] == 0.0:
+            for n in range(N):
+                fear[e, n] = fear0[e, n]
+            continue
+        ka = keep_all[e] ** n_all[e]
+        for lvl in range(L):
+            keep = keep_level[e] ** n_level[e, lvl] * ka
+            for j in range(sizes[lvl]):
+                n = offsets[lvl] + j
+                f = fear0[e, n]
+                fear[e, n] = f + (1.0 - f) * (1.0 - keep)
+    return fear
+
+@numba.njit(cache=True)
+def _shrink(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidden_age0,
+            keep_o, keep_h):  # pragma: no cover - compiled
+    E, D, K, N = inflight0.shape
+    inflight = np.empty_like(inflight0)
+    inflight_sev = np.empty_like(inflight_sev0)
+    inflight_age = np.empty_like(inflight_age0)
+    hidden = np.empty_like(hidden0)
+    hidden_sev = np.empty_like(hidden_sev0)
+    hidden_age = np.empty_like(hidden_age0)
+    for e in range(E):
+        for n in range(N):
+            t_h = 0.0
+            s_h = 0.0
+            for k in range(K):
+                a = hidden0[e, k, n]
+                b = a * keep_h[e, k]
+                hidden[e, k, n] = b
+                t_h += a
+                s_h += b
+            f = s_h / max(t_h, 1e-12) if t_h > 1e-12 else 1.0
+            hidden_sev[e, n] = hidden_sev0[e, n] * f
+            hidden_age[e, n] = hidden_age0[e, n] * f
+            for d in range(D):
+                t_f = 0.0
+                s_f = 0.0
+                for k in range(K):
+                    a = inflight0[e, d, k, n]
+                    b = a * keep_o[e, k]
+                    inflight[e, d, k, n] = b
+                    t_f += a
+                    s_f += b
+                f = s_f / max(t_f, 1e-12) if t_f > 1e-12 else 1.0
+                inflight_sev[e, d, n] = inflight_sev0[e, d, n] * f
+                inflight_age[e, d, n] = inflight_age0[e, d, n] * f
+    return inflight, inflight_sev, inflight_age, hidden, hidden_sev, hidden_age
+
+@numba.njit(cache=True)
+def _place(edges, u_arrival, u_severity, severity_mean):  # pragma: no cover - compiled
+    E, K = edges.shape
+    U = u_arrival.shape[1]
+    new = np.zeros((E, K, U))
+    sev = np.zeros((E, U))
+    for e in range(E):
+        for j in range(U):
+            x = u_arrival[e, j]
+            lower = 0.0
+            for k in range(K):
+                if x >= lower and x < edges[e, k]:
+                    new[e, k, j] = 1.0
+                    sev[e, j] = -severity_mean[e] * np.log1p(-np.float64(u_severity[e, j]))
+                lower = edges[e, k]
+    return new, sev
+
+
+@numba.njit(cache=True)
+def _officer_sums(fear, competence, candour, loyalty, status, hidden, surfaced,
+                  surfaced_age, queue, offsets, sizes):  # pragma: no cover - compiled
+    E, K, N = hidden.shape
+    L = sizes.shape[0]
+    by_level = np.zeros((3, E, L))
+    out = np.zeros((7, E))
+    top = offsets[2] if L > 2 else N
+    for e in range(E):
+        for lvl in range(L):
+            f = 0.0
+            c = 0.0
+            d = 0.0
+            for j in range(sizes[lvl]):
+                n = offsets[lvl] + j
+                f += fear[e, n]
+                c += competence[e, n]
+                d += candour[e, n]
+            by_level[0, e, lvl] = f
+            by_level[1, e, lvl] = c
+            by_level[2, e, lvl] = d
+        lo = 0.0
+        va = 0.0
+        sf = 0.0
+        sa = 0.0
+        qu = 0.0
+        tq = 0.0
+        for n in range(N):
+            lo += loyalty[e, n]
+            if status[e, n] != SERVING:
+                va += 1.0
+            sf += surfaced[e, n]
+            sa += surfaced_age[e, n]
+            qu += queue[e, n]
+            if n < top:
+                tq += queue[e, n]
+        hi = 0.0
+        for k in range(K):
+            for n in range(N):
+                hi += hidden[e, k, n]
+        out[0, e] = lo
+        out[1, e] = va
+        out[2, e] = sf
+        out[3, e] = sa
+        out[4, e] = qu
+        out[5, e] = tq
+        out[6, e] = hi
+    return by_level, out
+
+
+def sanitize_reports(
+    s: ReportState, p: ReportingParams, tree: Tree, day: int, new: np.ndarray,
+    new_sev: np.ndarray, fear: np.ndarray, candour: np.ndarray, u_sitrep: np.ndarray,
+) -> ReportState:
+    """Compiled :func:`loyaltytrap.mechanisms.reporting.sanitize_reports`."""
+    E = fear.shape[0]
+    D = p.hop_delay_days
+    f = np.ascontiguousarray
+    behavioural = bool(p.enabled and p.mode == "behavioural")
+    p_const = (1.0 - per_member(p.fixed_pass_through, E)) if p.enabled else np.zeros(E)
+    out = _sitreps(
+        s.inflight, s.inflight_sev, s.inflight_age, s.hidden, s.hidden_sev, s.hidden_age,
+        s.known, s.unresolved, f(new), f(new_sev), f(fear), f(candour),
+        per_member(p.scrub_sensitivity, E), p_const, behavioural, f(u_sitrep),
+        per_member(p.severity_growth, E), per_member(p.visibility_threshold, E),
+        per_member(p.picture_window_days, E), np.asarray(tree.offsets, np.int64),
+        np.asarray(tree.level_sizes, np.int64), D, day % D if D > 0 else 0, s.pass_ema,
+        s.arisen_total, s.relayed_total,
+    )
+    (inflight, inflight_sev, inflight_age, hidden, hidden_sev, hidden_age, known, unresolved,
+     received, scrubbed, candid, surfaced, to_top, to_top_age, surfaced_age, arisen, relayed,
+     pass_ema) = out
+    return ReportState(
+        inflight=inflight, inflight_sev=inflight_sev, inflight_age=inflight_age, hidden=hidden,
+        hidden_sev=hidden_sev, hidden_age=hidden_age, known=known, unresolved=unresolved,
+        received=received, scrubbed=scrubbed, candid=candid, surfaced=surfaced, to_top=to_top,
+        to_top_age=to_top_age, surfaced_age=surfaced_age, arisen_total=arisen,
+        relayed_total=relayed, pass_ema=pass_ema,
+    )
+
+
+def decide(
+    s: DecisionState, p: SignoffParams, tree: Tree, new_requests: np.ndarray,
+    fear: np.ndarray, competence: np.ndarray, status: np.ndarray, risk_aversion: np.ndarray,
+    u: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """Compiled :func:`loyaltytrap.mechanisms.signoff.decide`."""
+    E = fear.shape[0]
+    above = (tree.levels - 1 - np.arange(tree.levels))[None, :]
+    cap_level = col(p.capacity_per_day) * col(p.staff_scaling) ** above
+    return _signoff(
+        s.queue, s.queue_age, np.ascontiguousarray(new_requests, dtype=np.float64),
+        np.ascontiguousarray(np.broadcast_to(cap_level, (E, tree.levels)), dtype=np.float64),
+        per_member(p.vacancy_capacity, E), status, per_member(p.escalate_base, E),
+        per_member(p.escalate_fear, E),
+        per_member(p.escalate_money, E) * np.broadcast_to(risk_aversion, (E,)),
+        np.ascontiguousarray(fear), np.ascontiguousarray(competence),
+        per_member(p.expiry_hazard, E), np.ascontiguousarray(u),
+        np.asarray(tree.offsets, np.int64), np.asarray(tree.level_sizes, np.int64),
+        bool(p.enabled), 0.9,
+    )
+
+
+def draw_causes(
+    p: PurgeParams, tree: Tree, o: OfficerState, day: int, candid: np.ndarray,
+    surfaced: np.ndarray, threat: np.ndarray, u: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Compiled :func:`loyaltytrap.mechanisms.purges.draw_causes`."""
+    E = candid.shape[0]
+    lv = np.arange(tree.levels)[None, :]
+    cand_exp = np.broadcast_to(col(p.candour_purge_prob) * col(p.candour_exposure_decay) ** lv,
+                               (E, tree.levels))
+    scape_exp = np.broadcast_to(
+        col(p.scapegoat_purge_prob) * col(p.scapegoat_exposure_decay) ** lv, (E, tree.levels))
+    threat = np.broadcast_to(np.asarray(threat, dtype=np.float64), (E,))
+    return _purge_draw(
+        o.fear, o.status, o.vacant_until, o.competence, candid, surfaced, u,
+        per_member(p.fear_baseline, E), per_member(p.fear_decay, E),
+        np.ascontiguousarray(cand_exp, dtype=np.float64),
+        np.ascontiguousarray(scape_exp, dtype=np.float64),
+        per_member(p.liability_hazard, E) * threat, per_member(p.liability_competence, E),
+        int(p.liability_max_level), int(day), np.asarray(tree.offsets, np.int64),
+        np.asarray(tree.level_sizes, np.int64),
+    )
+
+
+def spread_fear(
+    p: PurgeParams, tree: Tree, fear: np.ndarray, n_level: np.ndarray, n_all: np.ndarray
+) -> np.ndarray:
+    """Compiled :func:`loyaltytrap.mechanisms.purges.spread_fear`."""
+    E = fear.shape[0]
+    return _fear_spread(
+        fear, np.ascontiguousarray(n_level, dtype=np.float64),
+        np.ascontiguousarray(n_all, dtype=np.float64),
+        1.0 - per_member(p.fear_spread_level, E), 1.0 - per_member(p.fear_spread_all, E),
+        np.asarray(tree.offsets, np.int64), np.asarray(tree.level_sizes, np.int64),
+    )
+
+
+def shrink_reports(s: ReportState, keep_o: np.ndarray, keep_h: np.ndarray) -> ReportState:
+    """Compiled officer pass of :func:`loyaltytrap.mechanisms.reporting.remove_resolved`."""
+    inflight, inflight_sev, inflight_age, hidden, hidden_sev, hidden_age = _shrink(
+        s.inflight, s.inflight_sev, s.inflight_age, s.hidden, s.hidden_sev, s.hidden_age,
+        np.ascontiguousarray(keep_o), np.ascontiguousarray(keep_h))
+    return dataclasses.replace(
+        s, inflight=inflight,
+        inflight_sev=inflight_sev, inflight_age=inflight_age, hidden=hidden,
+        hidden_sev=hidden_sev, hidden_age=hidden_age)
+
+
+def place_problems(
+    edges: np.ndarray, u_arrival: np.ndarray, u_severity: np.ndarray,
+    severity_mean: np.ndarray | float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Compiled :func:`loyaltytrap.mechanisms.world.place_problems`."""
+    E = edges.shape[0]
+    return _place(np.ascontiguousarray(edges, dtype=np.float64), u_arrival, u_severity,
+                  per_member(severity_mean, E))
+
+
+def officer_sums(
+    o: OfficerState, r: ReportState, queue: np.ndarray, tree: Tree
+) -> tuple[np.ndarray, np.ndarray]:
+    """Compiled :func:`loyaltytrap.indicators.officer_sums_plain`."""
+    return _officer_sums(o.fear, o.competence, o.candour, o.loyalty, o.status, r.hidden,
+                         r.surfaced, r.surfaced_age, queue, np.asarray(tree.offsets, np.int64),
+                         np.asarray(tree.level_sizes, np.int64))

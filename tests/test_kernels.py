@@ -234,3 +234,20 @@ def test_industry_kernel_matches_numpy(small: Scenario, combination: str, daily_
         assert [b.member.tolist() for b in ev_p] == [b.member.tolist() for b in ev_f]
         events += sum(len(b) for b in ev_p)
     assert events > 0 and np.isfinite(plain.defect_rate).any()
+
+
+def test_uniforms_from_raw_draws_are_numpys_float32(monkeypatch) -> None:
+    from loyaltytrap.rng import Streams
+
+    def blocks() -> list[np.ndarray]:
+        s = Streams(3, np.array([0, 7, 2]))
+        out = [s.uniform("signoff", "queue", d, 13) for d in range(40)]  # odd size, 3 blocks
+        s = s.take(np.array([True, False, True]))
+        return out + [s.uniform("signoff", "queue", d, 13) for d in range(40, 50)]
+
+    fast = blocks()
+    monkeypatch.setenv("LOYALTYTRAP_KERNEL", "numpy")  # drawn by Generator.random(float32)
+    plain = blocks()
+    for a, b in zip(fast, plain, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert fast[0].dtype == np.float32 and 0.0 <= fast[0].min() and fast[0].max() < 1.0

@@ -13,6 +13,8 @@ still from that member's own generator.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 # Stable stream ids: appending a mechanism must not reshuffle the streams of the others.
@@ -34,6 +36,13 @@ STREAM_IDS: dict[str, int] = {
 }
 
 BLOCK_DAYS = 16  # days of uniforms drawn per generator call (amortises Python overhead)
+
+
+def _fill_uniforms() -> Callable[[np.ndarray, np.ndarray, int], None] | None:
+    """The compiled converter of raw draws to uniforms, or None to draw through NumPy."""
+    from . import kernels
+
+    return kernels.fill_uniforms if kernels.enabled() else None
 
 
 def stream_key(name: str) -> list[int]:
@@ -85,10 +94,15 @@ class Streams:
         if cached is None or cached[0] != start:
             gens = self.generators(stream + ":" + tag)
             block = np.empty((BLOCK_DAYS, len(gens), size), dtype=np.float32)
-            one = np.empty((BLOCK_DAYS, size), dtype=np.float32)  # reused: no allocation
-            for i, g in enumerate(gens):
-                g.random(dtype=np.float32, out=one)
-                block[:, i, :] = one
+            fill = _fill_uniforms()
+            if fill is None:
+                one = np.empty((BLOCK_DAYS, size), dtype=np.float32)  # reused: no allocation
+                for i, g in enumerate(gens):
+                    g.random(dtype=np.float32, out=one)
+                    block[:, i, :] = one
+            else:  # the same numbers from the raw 64-bit output (BLOCK_DAYS is even)
+                for i, g in enumerate(gens):
+                    fill(g.bit_generator.random_raw(BLOCK_DAYS * size // 2), block, i)
             cached = (start, block, None)
             self._blocks[key] = cached
         _, block, rows = cached

@@ -52,9 +52,10 @@ if HAVE_NUMBA:
         spread_fear,
     )
     from .strikes import strike_and_repair
+    from .uniforms import fill_uniforms
 
 __all__ = [
-    "HAVE_NUMBA", "decide", "draw_causes", "enabled", "fight", "move_agents", "officer_sums",
-    "place_problems", "produce", "sanitize_reports", "shrink_reports", "spread_fear",
-    "strike_and_repair",
+    "HAVE_NUMBA", "decide", "draw_causes", "enabled", "fight", "fill_uniforms", "move_agents",
+    "officer_sums", "place_problems", "produce", "sanitize_reports", "shrink_reports",
+    "spread_fear", "strike_and_repair",
 ]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from loyaltytrap.engine import Params, init_state, step
+from loyaltytrap.mechanisms.reporting import settled
 from loyaltytrap.mechanisms import MECHANISMS
 from loyaltytrap.rng import Streams
 from loyaltytrap.scenario import Scenario, draw_parameters
@@ -38,7 +39,7 @@ def test_invariants_hold_every_day(small: Scenario, daily_states) -> None:
         assert o.fear.shape[1] == n_officers == p.tree.n  # officer count fixed
         for x in (o.fear, o.competence, o.loyalty, o.candour):
             assert np.all((x >= 0) & (x <= 1))
-        r, d = s.reports, s.decisions
+        r, d = settled(s.reports), s.decisions  # with today's removals applied
         for x in (r.hidden, r.inflight, r.known, r.unresolved, d.queue, d.queue_age,
                   s.purges.total, s.purges.fates, d.reruns_total, d.expired_total,
                   d.owned):

@@ -88,7 +88,8 @@ def officer_sums_plain(
     top = sum(tree.level_sizes[:2])
     totals = np.stack([o.loyalty.sum(axis=1), (o.status != SERVING).sum(axis=1),
                        r.surfaced.sum(axis=1), r.surfaced_age.sum(axis=1), queue.sum(axis=1),
-                       queue[:, :top].sum(axis=1), r.hidden.sum(axis=(1, 2))]).astype(float)
+                       queue[:, :top].sum(axis=1),
+                       (r.hidden * r.keep_hidden[:, :, None]).sum(axis=(1, 2))]).astype(float)
     return by_level, totals
 
 

@@ -20,10 +20,12 @@ from ..params import col, per_member
 def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidden_age0,
              known0, unresolved0, new, new_sev, fear, candour, sens, p_const, behavioural,
              u, growth, vis, window, offsets, sizes, D, slot, pass_ema0, arisen0,
-             relayed0):  # pragma: no cover - compiled
+             relayed0, keep_o, keep_h):  # pragma: no cover - compiled
     # One pass over the officers, bottom-up. What an officer holds today is the news due
     # to it today (D > 0), its unit's new problems and what its subordinates forwarded
-    # today (D = 0); sums are formed in the order the plain version forms them.
+    # today (D = 0); sums are formed in the order the plain version forms them. Yesterday's
+    # removal of resolved problems (keep_o, keep_h) is applied to each member's compartments
+    # first, in cache, as _shrink would apply it.
     E, K, N = hidden0.shape
     L = sizes.shape[0]
     inflight = np.empty_like(inflight0)
@@ -50,7 +52,15 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
     held = np.empty(K)
     top = np.empty(K)
     surf_k = np.empty(K)
+    fi = np.empty((D, K, N))  # one member's compartments after yesterday's removals
+    fis = np.empty((D, N))
+    fia = np.empty((D, N))
+    hi = np.empty((K, N))
+    his = np.empty(N)
+    hia = np.empty(N)
     for e in range(E):
+        _shrink_member(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0,
+                       hidden_age0, keep_o, keep_h, e, fi, fis, fia, hi, his, hia)
         # news not due today ages a day in flight; the slot due today empties
         for d in range(D):
             for n in range(N):
@@ -62,10 +72,10 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
                 else:
                     fs = 0.0
                     for k in range(K):
-                        inflight[e, d, k, n] = inflight0[e, d, k, n]
-                        fs += inflight0[e, d, k, n]
-                    inflight_sev[e, d, n] = inflight_sev0[e, d, n]
-                    inflight_age[e, d, n] = inflight_age0[e, d, n] + fs
+                        inflight[e, d, k, n] = fi[d, k, n]
+                        fs += fi[d, k, n]
+                    inflight_sev[e, d, n] = fis[d, n]
+                    inflight_age[e, d, n] = fia[d, n] + fs
         arisen_today = 0.0
         for k in range(K):
             tot = 0.0
@@ -89,7 +99,7 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
                 for k in range(K):
                     x = 0.0
                     if D > 0:
-                        x += inflight0[e, slot, k, n]
+                        x += fi[slot, k, n]
                     if lvl == L - 1:
                         x += new[e, k, j]
                     if D == 0:
@@ -100,9 +110,9 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
                 if D > 0:
                     fs = 0.0
                     for k in range(K):
-                        fs += inflight0[e, slot, k, n]
-                    h_sev += inflight_sev0[e, slot, n]
-                    h_age += inflight_age0[e, slot, n] + fs
+                        fs += fi[slot, k, n]
+                    h_sev += fis[slot, n]
+                    h_age += fia[slot, n] + fs
                 if lvl == L - 1:
                     h_sev += new_sev[e, j]
                 if D == 0:
@@ -112,10 +122,10 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
                     acc_age[n] = 0.0
                 hs = 0.0
                 for k in range(K):
-                    hidden[e, k, n] = hidden0[e, k, n]
-                    hs += hidden0[e, k, n]
-                hid_sev = hidden_sev0[e, n] * (1.0 + growth[e])
-                hid_age = hidden_age0[e, n] + hs
+                    hidden[e, k, n] = hi[k, n]
+                    hs += hi[k, n]
+                hid_sev = his[n] * (1.0 + growth[e])
+                hid_age = hia[n] + hs
                 rec += amount
                 if amount > 1e-12:
                     if behavioural:
@@ -354,40 +364,51 @@ def _fear_spread(fear0, n_level, n_all, keep_level, keep_all, offsets,
     return fear
 
 @numba.njit(cache=True)
+def _shrink_member(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidden_age0,
+                   keep_o, keep_h, e, inflight, inflight_sev, inflight_age, hidden, hidden_sev,
+                   hidden_age):  # pragma: no cover - compiled
+    # member e's compartments with the shares keep_o / keep_h [E, K] of each domain kept,
+    # written to one member's arrays ([D, K, N], [D, N], [D, N], [K, N], [N], [N])
+    D, K, N = inflight.shape
+    for n in range(N):
+        t_h = 0.0
+        s_h = 0.0
+        for k in range(K):
+            a = hidden0[e, k, n]
+            b = a * keep_h[e, k]
+            hidden[k, n] = b
+            t_h += a
+            s_h += b
+        f = s_h / max(t_h, 1e-12) if t_h > 1e-12 else 1.0
+        hidden_sev[n] = hidden_sev0[e, n] * f
+        hidden_age[n] = hidden_age0[e, n] * f
+        for d in range(D):
+            t_f = 0.0
+            s_f = 0.0
+            for k in range(K):
+                a = inflight0[e, d, k, n]
+                b = a * keep_o[e, k]
+                inflight[d, k, n] = b
+                t_f += a
+                s_f += b
+            f = s_f / max(t_f, 1e-12) if t_f > 1e-12 else 1.0
+            inflight_sev[d, n] = inflight_sev0[e, d, n] * f
+            inflight_age[d, n] = inflight_age0[e, d, n] * f
+
+
+@numba.njit(cache=True)
 def _shrink(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidden_age0,
             keep_o, keep_h):  # pragma: no cover - compiled
-    E, D, K, N = inflight0.shape
     inflight = np.empty_like(inflight0)
     inflight_sev = np.empty_like(inflight_sev0)
     inflight_age = np.empty_like(inflight_age0)
     hidden = np.empty_like(hidden0)
     hidden_sev = np.empty_like(hidden_sev0)
     hidden_age = np.empty_like(hidden_age0)
-    for e in range(E):
-        for n in range(N):
-            t_h = 0.0
-            s_h = 0.0
-            for k in range(K):
-                a = hidden0[e, k, n]
-                b = a * keep_h[e, k]
-                hidden[e, k, n] = b
-                t_h += a
-                s_h += b
-            f = s_h / max(t_h, 1e-12) if t_h > 1e-12 else 1.0
-            hidden_sev[e, n] = hidden_sev0[e, n] * f
-            hidden_age[e, n] = hidden_age0[e, n] * f
-            for d in range(D):
-                t_f = 0.0
-                s_f = 0.0
-                for k in range(K):
-                    a = inflight0[e, d, k, n]
-                    b = a * keep_o[e, k]
-                    inflight[e, d, k, n] = b
-                    t_f += a
-                    s_f += b
-                f = s_f / max(t_f, 1e-12) if t_f > 1e-12 else 1.0
-                inflight_sev[e, d, n] = inflight_sev0[e, d, n] * f
-                inflight_age[e, d, n] = inflight_age0[e, d, n] * f
+    for e in range(inflight0.shape[0]):
+        _shrink_member(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0,
+                       hidden_age0, keep_o, keep_h, e, inflight[e], inflight_sev[e],
+                       inflight_age[e], hidden[e], hidden_sev[e], hidden_age[e])
     return inflight, inflight_sev, inflight_age, hidden, hidden_sev, hidden_age
 
 @numba.njit(cache=True)
@@ -409,7 +430,7 @@ def _place(edges, u_arrival, u_severity, severity_mean):  # pragma: no cover - c
 
 
 @numba.njit(cache=True)
-def _officer_sums(fear, competence, candour, loyalty, status, hidden, surfaced,
+def _officer_sums(fear, competence, candour, loyalty, status, hidden, keep_h, surfaced,
                   surfaced_age, queue, offsets, sizes):  # pragma: no cover - compiled
     E, K, N = hidden.shape
     L = sizes.shape[0]
@@ -447,7 +468,7 @@ def _officer_sums(fear, competence, candour, loyalty, status, hidden, surfaced,
         hi = 0.0
         for k in range(K):
             for n in range(N):
-                hi += hidden[e, k, n]
+                hi += hidden[e, k, n] * keep_h[e, k]  # as the next sitreps will shrink it
         out[0, e] = lo
         out[1, e] = va
         out[2, e] = sf
@@ -475,7 +496,7 @@ def sanitize_reports(
         per_member(p.severity_growth, E), per_member(p.visibility_threshold, E),
         per_member(p.picture_window_days, E), np.asarray(tree.offsets, np.int64),
         np.asarray(tree.level_sizes, np.int64), D, day % D if D > 0 else 0, s.pass_ema,
-        s.arisen_total, s.relayed_total,
+        s.arisen_total, s.relayed_total, s.keep_inflight, s.keep_hidden,
     )
     (inflight, inflight_sev, inflight_age, hidden, hidden_sev, hidden_age, known, unresolved,
      received, scrubbed, candid, surfaced, to_top, to_top_age, surfaced_age, arisen, relayed,
@@ -485,7 +506,8 @@ def sanitize_reports(
         hidden_sev=hidden_sev, hidden_age=hidden_age, known=known, unresolved=unresolved,
         received=received, scrubbed=scrubbed, candid=candid, surfaced=surfaced, to_top=to_top,
         to_top_age=to_top_age, surfaced_age=surfaced_age, arisen_total=arisen,
-        relayed_total=relayed, pass_ema=pass_ema,
+        relayed_total=relayed, pass_ema=pass_ema, keep_inflight=np.ones_like(known),
+        keep_hidden=np.ones_like(known),
     )
 
 
@@ -573,5 +595,5 @@ def officer_sums(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Compiled :func:`loyaltytrap.indicators.officer_sums_plain`."""
     return _officer_sums(o.fear, o.competence, o.candour, o.loyalty, o.status, r.hidden,
-                         r.surfaced, r.surfaced_age, queue, np.asarray(tree.offsets, np.int64),
-                         np.asarray(tree.level_sizes, np.int64))
+                         r.keep_hidden, r.surfaced, r.surfaced_age, queue,
+                         np.asarray(tree.offsets, np.int64), np.asarray(tree.level_sizes, np.int64))

@@ -81,6 +81,12 @@ class ReportState:
     pass_ema: ``[E]`` the chain's pass-through, prod over levels of (1 - share buried there)
         today, averaged exponentially over ``picture_window_days``: the share of the units'
         news that would reach the leader in time (Williamson's control loss, measured)
+    keep_inflight, keep_hidden: ``[E, K]`` the share of each domain's news in flight / buried
+        that today's fixes leave (:func:`remove_resolved`). It is applied to the officers'
+        compartments by the next day's sitreps, which read them anyway (one pass over the
+        officers instead of two); until then ``hidden``, ``inflight`` and their severity and
+        age sums are as the sitreps left them. 1 when nothing is pending; :func:`settled`
+        applies it.
     """
 
     inflight: np.ndarray
@@ -101,6 +107,8 @@ class ReportState:
     arisen_total: np.ndarray
     relayed_total: np.ndarray
     pass_ema: np.ndarray
+    keep_inflight: np.ndarray
+    keep_hidden: np.ndarray
 
 
 def init_reports(E: int, tree: Tree, hop_delay: int) -> ReportState:
@@ -114,6 +122,7 @@ def init_reports(E: int, tree: Tree, hop_delay: int) -> ReportState:
         received=z((E, L)), scrubbed=z((E, L)), candid=np.zeros((E, N), bool),
         surfaced=z((E, N)), to_top=z(E), to_top_age=z(E), surfaced_age=z((E, N)),
         arisen_total=z(E), relayed_total=z(E), pass_ema=np.ones(E),
+        keep_inflight=np.ones((E, K)), keep_hidden=np.ones((E, K)),
     )
 
 
@@ -139,6 +148,7 @@ def sanitize_reports(
 ) -> ReportState:
     """One day of sitreps: new problems enter at the units, every officer forwards or buries
     what it holds, buried stocks worsen and surface once visible."""
+    s = settled(s)  # yesterday's fixes leave the compartments first
     D = p.hop_delay_days
     E, N, L = fear.shape[0], tree.n, tree.levels
     inbox, inbox_sev, inbox_age = np.zeros((E, K, N)), np.zeros((E, N)), np.zeros((E, N))
@@ -223,6 +233,7 @@ def sanitize_reports(
         arisen_total=s.arisen_total + new.sum(axis=(1, 2)),
         relayed_total=s.relayed_total + to_top.sum(axis=1),
         pass_ema=s.pass_ema + (pass_through - s.pass_ema) / p.picture_window_days,
+        keep_inflight=s.keep_inflight, keep_hidden=s.keep_hidden,
     )
 
 
@@ -252,6 +263,19 @@ def shrink_reports(s: ReportState, keep_o: np.ndarray, keep_h: np.ndarray) -> Re
         hidden_age=s.hidden_age * f_hid)
 
 
+def settled(
+    s: ReportState,
+    shrink: Callable[[ReportState, np.ndarray, np.ndarray], ReportState] = shrink_reports,
+) -> ReportState:
+    """``s`` with the pending removals (``keep_inflight``, ``keep_hidden``) applied to the
+    officers' compartments by ``shrink`` (:func:`shrink_reports` or its compiled twin)."""
+    if (s.keep_inflight == 1.0).all() and (s.keep_hidden == 1.0).all():
+        return s
+    out = shrink(s, s.keep_inflight, s.keep_hidden)
+    ones = np.ones_like(s.keep_hidden)
+    return replace(out, keep_inflight=ones, keep_hidden=ones.copy())
+
+
 def remove_resolved(
     s: ReportState, resolved: np.ndarray, buried_fix_factor: np.ndarray | float = 1.0,
     shrink: Callable[[ReportState, np.ndarray, np.ndarray], ReportState] = shrink_reports,
@@ -262,12 +286,14 @@ def remove_resolved(
     is ``buried_fix_factor`` times as likely to be the one fixed as any other (buried
     problems are not addressed); within each group every problem is equally likely, so each
     compartment of a domain shrinks by a common factor. The leader hears of fixes of problems
-    he knew of, and of no others. Severity and age sums shrink with their counts. ``shrink``
-    is :func:`shrink_reports` or its compiled twin.
+    he knew of, and of no others. Severity and age sums shrink with their counts, when the
+    next sitreps apply the shares kept (``keep_inflight``, ``keep_hidden``); ``shrink``
+    (:func:`shrink_reports` or its compiled twin) applies removals still pending first.
     """
     resolved = np.minimum(resolved, s.unresolved)
     if not resolved.any():  # nothing resolved today: every compartment stays as it is
         return s
+    s = settled(s, shrink)
     hid = s.hidden.sum(axis=2)  # [E, K]
     other = s.unresolved - hid
     f = buried_fix_factor[:, None] if isinstance(buried_fix_factor, np.ndarray) else (
@@ -276,5 +302,5 @@ def remove_resolved(
     take_o = np.clip(x, 0.0, 1.0)
     take_h = np.clip((resolved - take_o * other) / np.maximum(hid, 1e-12), 0.0, 1.0)
     removed = take_o * other + take_h * hid
-    out = shrink(s, 1.0 - take_o, 1.0 - take_h)
-    return replace(out, known=s.known * (1.0 - take_o), unresolved=s.unresolved - removed)
+    return replace(s, known=s.known * (1.0 - take_o), unresolved=s.unresolved - removed,
+                   keep_inflight=1.0 - take_o, keep_hidden=1.0 - take_h)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from loyaltytrap.engine import Params, init_state, step
-from loyaltytrap.mechanisms.reporting import settled
 from loyaltytrap.mechanisms import MECHANISMS
+from loyaltytrap.mechanisms.reporting import settled
 from loyaltytrap.rng import Streams
 from loyaltytrap.scenario import Scenario, draw_parameters
 from loyaltytrap.simulate import simulate

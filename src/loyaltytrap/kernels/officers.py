@@ -368,32 +368,40 @@ def _shrink_member(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0
                    keep_o, keep_h, e, inflight, inflight_sev, inflight_age, hidden, hidden_sev,
                    hidden_age):  # pragma: no cover - compiled
     # member e's compartments with the shares keep_o / keep_h [E, K] of each domain kept,
-    # written to one member's arrays ([D, K, N], [D, N], [D, N], [K, N], [N], [N])
+    # written to one member's arrays ([D, K, N], [D, N], [D, N], [K, N], [N], [N]). Loops
+    # run along the officers (contiguous) so that they vectorise; the sums over domains are
+    # formed in domain order, as the plain version forms them.
     D, K, N = inflight.shape
-    for n in range(N):
-        t_h = 0.0
-        s_h = 0.0
+    tot = np.empty(N)
+    kept = np.empty(N)
+    for d in range(-1, D):  # -1: the buried news, then each slot of news in flight
+        tot[:] = 0.0
+        kept[:] = 0.0
         for k in range(K):
-            a = hidden0[e, k, n]
-            b = a * keep_h[e, k]
-            hidden[k, n] = b
-            t_h += a
-            s_h += b
-        f = s_h / max(t_h, 1e-12) if t_h > 1e-12 else 1.0
-        hidden_sev[n] = hidden_sev0[e, n] * f
-        hidden_age[n] = hidden_age0[e, n] * f
-        for d in range(D):
-            t_f = 0.0
-            s_f = 0.0
-            for k in range(K):
-                a = inflight0[e, d, k, n]
-                b = a * keep_o[e, k]
-                inflight[d, k, n] = b
-                t_f += a
-                s_f += b
-            f = s_f / max(t_f, 1e-12) if t_f > 1e-12 else 1.0
-            inflight_sev[d, n] = inflight_sev0[e, d, n] * f
-            inflight_age[d, n] = inflight_age0[e, d, n] * f
+            if d < 0:
+                src = hidden0[e, k]
+                dst = hidden[k]
+                c = keep_h[e, k]
+            else:
+                src = inflight0[e, d, k]
+                dst = inflight[d, k]
+                c = keep_o[e, k]
+            for n in range(N):
+                a = src[n]
+                b = a * c
+                dst[n] = b
+                tot[n] += a
+                kept[n] += b
+        if d < 0:
+            s_src, a_src, s_dst, a_dst = hidden_sev0[e], hidden_age0[e], hidden_sev, hidden_age
+        else:
+            s_src, a_src = inflight_sev0[e, d], inflight_age0[e, d]
+            s_dst, a_dst = inflight_sev[d], inflight_age[d]
+        for n in range(N):
+            t_ = tot[n]
+            f = kept[n] / max(t_, 1e-12) if t_ > 1e-12 else 1.0
+            s_dst[n] = s_src[n] * f
+            a_dst[n] = a_src[n] * f
 
 
 @numba.njit(cache=True)

@@ -109,6 +109,12 @@ def officer_sums(s: State, p: Params) -> OfficerSums:
     return out
 
 
+def use_officer_sums(s: State | None, sums: OfficerSums | None = None) -> None:
+    """Make :func:`officer_sums` of ``s`` return ``sums`` (sums taken elsewhere, e.g. the
+    recorder's days stacked along the member axis); ``None`` forgets."""
+    _LAST[0] = None if s is None else (s, sums)
+
+
 def _level_mean(x: np.ndarray, p: Params) -> np.ndarray:
     return x / np.asarray(p.tree.level_sizes, dtype=float)
 

@@ -7,16 +7,26 @@ member's global index, a member's trajectory does not depend on the batch size.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from .engine import Params, State, run_batch
-from .indicators import BY_NAME, HEADLINE, INDICATORS, Indicator
+from .indicators import (
+    BY_NAME,
+    HEADLINE,
+    INDICATORS,
+    Indicator,
+    OfficerSums,
+    officer_sums,
+    use_officer_sums,
+)
 from .mechanisms.world import DOMAINS
 from .rng import Streams
 from .scenario import Scenario, draw_parameters, load_scenario
@@ -51,7 +61,17 @@ class RunResult:
 
 class _Recorder:
     """Collects every indicator after every day into preallocated arrays (day-major while
-    recording, so that a day's values are contiguous; member-major once finished)."""
+    recording, so that a day's values are contiguous; member-major once finished).
+
+    Indicators are evaluated a block of days at a time: each day keeps references to the
+    per-member state fields (those without an officer axis) and the day's officer sums, and
+    every ``BLOCK_DAYS`` days the fields are stacked along the member axis (one row per
+    member-day) and each indicator runs once on the stack. An indicator is a row-wise
+    function of the state and the tree, so the values are those of a day-by-day evaluation;
+    an indicator that read an officer-level field directly would fail (those fields are not
+    stacked): it reads them through :func:`~loyaltytrap.indicators.officer_sums`."""
+
+    BLOCK_DAYS = 32
 
     def __init__(self, E: int, days: int, levels: int) -> None:
         self.day = 0
@@ -59,21 +79,70 @@ class _Recorder:
         for ind in INDICATORS:
             self.by_day[ind.name] = np.full((days, E, *_extra_shape(ind, levels)), np.nan)
         self.last = np.full(E, -1)  # last day recorded for each batch row
+        self._fields: list[tuple[str, list[str]]] | None = None  # per-member fields by record
+        self._officer_fields: dict[str, list[str]] = {}
+        self._pending: list[tuple[int, np.ndarray, list[np.ndarray], OfficerSums]] = []
+        self._template: tuple[State, Params] | None = None
 
     def __call__(self, state: State, params: Params, rows: np.ndarray) -> None:
-        full = len(rows) == len(self.last)
-        for ind in INDICATORS:
-            if full:
-                self.by_day[ind.name][self.day] = ind.fn(state, params)
-            else:
-                self.by_day[ind.name][self.day, rows] = ind.fn(state, params)
+        if self._fields is None:
+            self._split_fields(state)
+        assert self._fields is not None
+        arrays = [getattr(rec, f) for r, names in self._fields
+                  for rec in (getattr(state, r),) for f in names]
+        self._pending.append((self.day, rows, arrays, officer_sums(state, params)))
+        self._template = (state, params)
         self.last[rows] = self.day
         self.day += 1
+        if len(self._pending) == self.BLOCK_DAYS:
+            self._flush()
+
+    def _split_fields(self, state: State) -> None:
+        """Sort each record's array fields into per-member ones (stacked) and officer-level
+        ones (declared by the record's ``officer_fields``: not stacked)."""
+        self._fields = []
+        for rec in dataclasses.fields(state):
+            value = getattr(state, rec.name)
+            if not dataclasses.is_dataclass(value):
+                continue
+            officer = tuple(getattr(value, "officer_fields", ()))
+            names = [f.name for f in dataclasses.fields(value) if f.name not in officer
+                     and isinstance(getattr(value, f.name), np.ndarray)
+                     and getattr(value, f.name).ndim >= 1]
+            self._fields.append((rec.name, names))
+            self._officer_fields[rec.name] = list(officer)
+
+    def _flush(self) -> None:
+        """Evaluate every indicator on the days pending and write them in place."""
+        if not self._pending:
+            return
+        assert self._fields is not None and self._template is not None
+        state, params = self._template
+        pending, self._pending = self._pending, []
+        columns = list(zip(*(p[2] for p in pending), strict=True))
+        changes: dict[str, Any] = {}
+        i = 0
+        for r, names in self._fields:
+            stacked = {f: np.concatenate(columns[i + j]) for j, f in enumerate(names)}
+            i += len(names)
+            hidden = dict.fromkeys(self._officer_fields[r])  # not stacked: None
+            changes[r] = dataclasses.replace(getattr(state, r), **stacked, **hidden)
+        stack = dataclasses.replace(state, **changes)
+        sums = OfficerSums(*(np.concatenate([getattr(p[3], f.name) for p in pending])
+                             for f in dataclasses.fields(OfficerSums)))
+        use_officer_sums(stack, sums)
+        E = len(self.last)
+        flat = np.concatenate([day * E + rows for day, rows, _, _ in pending])
+        for ind in INDICATORS:
+            arr = self.by_day[ind.name]
+            arr.reshape(-1, *arr.shape[2:])[flat] = ind.fn(stack, params)
+        use_officer_sums(None)
 
     def finish(self) -> dict[str, np.ndarray]:
         """Every indicator ``[E, days, ...]``. The indicators of members that stopped (their
         regime fell) are held at their last recorded value: a fallen regime's state is frozen
         from its collapse day on."""
+        self._flush()
         days = next(iter(self.by_day.values())).shape[0]  # the run may end early: all fell
         stopped = np.flatnonzero(self.last < days - 1)
         out = {}

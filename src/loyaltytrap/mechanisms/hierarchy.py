@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import ClassVar
 
 import numpy as np
 from scipy.special import ndtri
@@ -151,6 +152,10 @@ class OfficerState:
     fear: np.ndarray
     status: np.ndarray
     vacant_until: np.ndarray
+
+    # fields with an officer axis after the member axis (every one here)
+    officer_fields: ClassVar[tuple[str, ...]] = (
+        "competence", "loyalty", "candour", "fear", "status", "vacant_until")
 
 
 def clipped_normal(mean: np.ndarray | float, sd: np.ndarray | float, u: np.ndarray) -> np.ndarray:

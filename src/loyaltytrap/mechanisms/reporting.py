@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -109,6 +110,11 @@ class ReportState:
     pass_ema: np.ndarray
     keep_inflight: np.ndarray
     keep_hidden: np.ndarray
+
+    # fields with an officer axis after the member axis
+    officer_fields: ClassVar[tuple[str, ...]] = (
+        "inflight", "inflight_sev", "inflight_age", "hidden", "hidden_sev", "hidden_age",
+        "candid", "surfaced", "surfaced_age")
 
 
 def init_reports(E: int, tree: Tree, hop_delay: int) -> ReportState:

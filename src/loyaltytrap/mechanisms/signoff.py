@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -88,6 +89,9 @@ class DecisionState:
     fixed_total: np.ndarray
     expired_total: np.ndarray
     reruns_total: np.ndarray
+
+    # fields with an officer axis after the member axis
+    officer_fields: ClassVar[tuple[str, ...]] = ("queue", "queue_age")
 
 
 def init_decisions(E: int, tree: Tree) -> DecisionState:

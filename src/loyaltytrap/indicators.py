@@ -109,7 +109,7 @@ def officer_sums(s: State, p: Params) -> OfficerSums:
     return out
 
 
-def use_officer_sums(s: State | None, sums: OfficerSums | None = None) -> None:
+def use_officer_sums(s: Any, sums: OfficerSums | None = None) -> None:
     """Make :func:`officer_sums` of ``s`` return ``sums`` (sums taken elsewhere, e.g. the
     recorder's days stacked along the member axis); ``None`` forgets."""
     _LAST[0] = None if s is None else (s, sums)

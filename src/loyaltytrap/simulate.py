@@ -64,12 +64,13 @@ class _Recorder:
     recording, so that a day's values are contiguous; member-major once finished).
 
     Indicators are evaluated a block of days at a time: each day keeps references to the
-    per-member state fields (those without an officer axis) and the day's officer sums, and
-    every ``BLOCK_DAYS`` days the fields are stacked along the member axis (one row per
-    member-day) and each indicator runs once on the stack. An indicator is a row-wise
-    function of the state and the tree, so the values are those of a day-by-day evaluation;
-    an indicator that read an officer-level field directly would fail (those fields are not
-    stacked): it reads them through :func:`~loyaltytrap.indicators.officer_sums`."""
+    per-member state fields (those without an officer axis) and takes the day's officer sums,
+    and every ``BLOCK_DAYS`` days each indicator runs once on those days stacked along the
+    member axis (one row per member-day; a field is concatenated when first read). An
+    indicator is a row-wise function of the state and the tree, so the values are those of a
+    day-by-day evaluation, bit for bit; officer-level fields are not kept (an indicator
+    reads them through :func:`~loyaltytrap.indicators.officer_sums`), and one that read
+    them directly fails loudly."""
 
     BLOCK_DAYS = 32
 
@@ -80,7 +81,6 @@ class _Recorder:
             self.by_day[ind.name] = np.full((days, E, *_extra_shape(ind, levels)), np.nan)
         self.last = np.full(E, -1)  # last day recorded for each batch row
         self._fields: list[tuple[str, list[str]]] | None = None  # per-member fields by record
-        self._officer_fields: dict[str, list[str]] = {}
         self._pending: list[tuple[int, np.ndarray, list[np.ndarray], OfficerSums]] = []
         self._template: tuple[State, Params] | None = None
 
@@ -110,7 +110,6 @@ class _Recorder:
                      and isinstance(getattr(value, f.name), np.ndarray)
                      and getattr(value, f.name).ndim >= 1]
             self._fields.append((rec.name, names))
-            self._officer_fields[rec.name] = list(officer)
 
     def _flush(self) -> None:
         """Evaluate every indicator on the days pending and write them in place."""
@@ -120,14 +119,13 @@ class _Recorder:
         state, params = self._template
         pending, self._pending = self._pending, []
         columns = list(zip(*(p[2] for p in pending), strict=True))
-        changes: dict[str, Any] = {}
+        records: dict[str, Any] = {}
         i = 0
         for r, names in self._fields:
-            stacked = {f: np.concatenate(columns[i + j]) for j, f in enumerate(names)}
+            records[r] = _Stacked(getattr(state, r), dict(zip(names, columns[i:i + len(names)],
+                                                              strict=True)))
             i += len(names)
-            hidden = dict.fromkeys(self._officer_fields[r])  # not stacked: None
-            changes[r] = dataclasses.replace(getattr(state, r), **stacked, **hidden)
-        stack = dataclasses.replace(state, **changes)
+        stack = _StackedState(state, records)
         sums = OfficerSums(*(np.concatenate([getattr(p[3], f.name) for p in pending])
                              for f in dataclasses.fields(OfficerSums)))
         use_officer_sums(stack, sums)
@@ -152,6 +150,34 @@ class _Recorder:
                 arr[last + 1:, row] = arr[last, row]
             out[name] = np.ascontiguousarray(np.swapaxes(arr, 0, 1))
         return out
+
+
+class _Stacked:
+    """A state record's per-member fields over several days, each concatenated along the
+    member axis when an indicator first reads it (most fields no indicator reads)."""
+
+    def __init__(self, record: Any, columns: dict[str, tuple[np.ndarray, ...]]) -> None:
+        self._record = record
+        self._columns = columns
+
+    def __getattr__(self, name: str) -> Any:
+        columns = self.__dict__["_columns"]
+        if name in columns:
+            value = np.concatenate(columns[name])
+            setattr(self, name, value)  # found directly from now on
+            return value
+        if name in getattr(self._record, "officer_fields", ()):
+            raise AttributeError(f"{name} has an officer axis: indicators read it through "
+                                 "indicators.officer_sums")
+        return getattr(self._record, name)
+
+
+class _StackedState:
+    """A :class:`~loyaltytrap.engine.State` look-alike whose records are :class:`_Stacked`."""
+
+    def __init__(self, state: State, records: dict[str, _Stacked]) -> None:
+        self.__dict__.update(records)
+        self.day = state.day
 
 
 def _extra_shape(ind: Indicator, levels: int) -> tuple[int, ...]:

@@ -228,6 +228,12 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
         oa_tot = 0.0
         for n in range(N):
             lvl = level[n]
+            if queue[e, n] == 0.0:  # most posts: nothing waits, nothing taken (as below)
+                passed[n] = 0.0
+                passed_age[n] = 0.0
+                owned[n] = 0.0
+                owned_age[n] = 0.0
+                continue
             cap = cap_level[e, lvl]
             if status[e, n] != SERVING:
                 cap = cap * vacancy_cap[e]
@@ -270,6 +276,10 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
         ex_tot = 0.0
         for n in range(N):
             qn = queue[e, n]
+            if qn == 0.0:  # nothing to write off (as below, without the draw)
+                a = age[e, n]
+                age[e, n] = a if a > 0.0 else 0.0
+                continue
             mean_age = age[e, n] / max(qn, 1e-12) if qn > 0 else 0.0
             ex = min(np.floor(qn * expiry[e] + u[e, 3, n]), qn)
             ex_tot += ex

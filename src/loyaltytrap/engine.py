@@ -176,17 +176,17 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     fast = kernels.enabled()  # the compiled twins of the officer-level passes
 
     # 1. M10: allies fall away, and with them the routes around sanctions
-    allies, ev_allies = lose_allies(state.allies, params.allies, t,
-                                    streams.uniform("allies", "draw", t, 6))
+    allies, ev_allies = (kernels.lose_allies if fast else lose_allies)(
+        state.allies, params.allies, t, streams.uniform("allies", "draw", t, 6))
     circumvention = allies.supply_index
     # 2. M5: yesterday's requests for repairs and parts meet the budget: the war is paid, the
     #    elites' hoard is lost, risk aversion refuses what might fail, the rest is granted
     requests = np.stack([state.industry.request_usd_bn.sum(axis=1),
                          state.strikes.request_usd_bn], axis=1)
-    money, ev_money = spend(state.money, params.money, t, state.front.war_intensity,
-                            requests.sum(axis=1), state.elites.diverted,
-                            streams.uniform("money", "draw", t, 1))
-    granted = allocate(money.granted, requests)
+    money, ev_money = (kernels.spend if fast else spend)(
+        state.money, params.money, t, state.front.war_intensity, requests.sum(axis=1),
+        state.elites.diverted, streams.uniform("money", "draw", t, 1))
+    granted = (kernels.allocate if fast else allocate)(money.granted, requests)
     # 3. M7: strikes hit plants and machine tools; repairs wait for money, parts and a
     #    sign-off as slow as the chain's slow decisions (yesterday's 90th percentile)
     signoff_delay = np.nan_to_num(state.decisions.latency_p90, nan=0.0)

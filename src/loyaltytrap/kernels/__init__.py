@@ -39,9 +39,11 @@ def enabled() -> bool:
 
 
 if HAVE_NUMBA:
+    from .allies import lose_allies
     from .elites import move_agents
     from .front import fight
     from .industry import produce
+    from .money import allocate, spend
     from .officers import (
         decide,
         draw_causes,
@@ -55,7 +57,7 @@ if HAVE_NUMBA:
     from .uniforms import fill_uniforms
 
 __all__ = [
-    "HAVE_NUMBA", "decide", "draw_causes", "enabled", "fight", "fill_uniforms", "move_agents",
-    "officer_sums", "place_problems", "produce", "sanitize_reports", "shrink_reports",
-    "spread_fear", "strike_and_repair",
+    "HAVE_NUMBA", "allocate", "decide", "draw_causes", "enabled", "fight", "fill_uniforms",
+    "lose_allies", "move_agents", "officer_sums", "place_problems", "produce",
+    "sanitize_reports", "shrink_reports", "spend", "spread_fear", "strike_and_repair",
 ]

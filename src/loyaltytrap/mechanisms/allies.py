@@ -186,7 +186,7 @@ def lose_allies(
     lost_today = ~s.lost & (u[:, :A] < -np.expm1(-hazard))
 
     vote = ~s.election_held & (day >= per_member(p.hungary_election_day, E))
-    z = ndtri(np.clip(u[:, A], 1e-12, 1.0 - 1e-12))
+    z = polling_z(u)
     margin = per_member(p.hungary_opposition_lead, E) + per_member(p.hungary_poll_error_sd, E) * z
     won = vote & (margin > 0.0)
     lost_today[:, HUNGARY] |= won & ~s.lost[:, HUNGARY]
@@ -198,17 +198,7 @@ def lose_allies(
     lost = s.lost | lost_today
     cap, index, shift, drones = _outputs(p, status, s.status0, s.capacity0)
 
-    events = []
-    m, k = np.nonzero(lost_today)
-    if len(m):
-        events.append(EventBatch("ally_lost", m, value=before[m, k], value2=index[m],
-                                 label=np.array(ALLIES, dtype=object)[k]))
-    mv = np.flatnonzero(vote)
-    if len(mv):
-        events.append(EventBatch(
-            "election", mv, value=margin[mv], value2=defeat_probability(p, E)[mv],
-            label=np.where(won[mv], "the opposition wins", "the government holds")
-            .astype(object)))
+    events = day_events(p, before, lost_today, index, vote, margin, won)
     return AlliesState(
         status=status, status0=s.status0, lost=lost,
         lost_day=np.where(lost_today, float(day), s.lost_day),
@@ -217,6 +207,31 @@ def lose_allies(
         capacity=cap, capacity0=s.capacity0, supply_index=index, defect_shift=shift,
         drone_parts=drones,
     ), events
+
+
+def polling_z(u: np.ndarray) -> np.ndarray:
+    """The standard normal polling error ``[E]`` of the election from the day's uniforms."""
+    return ndtri(np.clip(np.asarray(u[:, A], dtype=np.float64), 1e-12, 1.0 - 1e-12))
+
+
+def day_events(
+    p: AlliesParams, before: np.ndarray, lost_today: np.ndarray, index: np.ndarray,
+    vote: np.ndarray, margin: np.ndarray, won: np.ndarray,
+) -> list[EventBatch]:
+    """The day's events: the allies lost today (``before``: their status the day before) and
+    the election where it was held (``margin``: the realised lead, read where ``vote``)."""
+    events = []
+    m, k = np.nonzero(lost_today)
+    if len(m):
+        events.append(EventBatch("ally_lost", m, value=before[m, k], value2=index[m],
+                                 label=np.array(ALLIES, dtype=object)[k]))
+    mv = np.flatnonzero(vote)
+    if len(mv):
+        events.append(EventBatch(
+            "election", mv, value=margin[mv], value2=defeat_probability(p, len(vote))[mv],
+            label=np.where(won[mv], "the opposition wins", "the government holds")
+            .astype(object)))
+    return events
 
 
 def indicators() -> list[dict]:

@@ -49,6 +49,7 @@ aversion is 0, no flow touches the reserves (they stay at their starting level),
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -261,7 +262,8 @@ def spend(
     risk = risk_aversion_of(p, reserves, s.gdp)
     n_refused = np.floor(refused / p.expensive_fix_usd_bn + u[:, 0])
 
-    events = _events(s, reserves, runway, refused, n_refused, ra, unaffordable, arrears)
+    events = day_events(event_members(s, reserves, unaffordable, n_refused), reserves, runway,
+                        refused, n_refused, ra, unaffordable, arrears)
     return MoneyState(
         reserves=reserves, initial_reserves=s.initial_reserves, gdp=s.gdp, revenue=revenue,
         spending=spending, diverted=div, granted=granted, refused=refused,
@@ -273,28 +275,42 @@ def spend(
     ), events
 
 
-def _events(
-    s: MoneyState, reserves: np.ndarray, runway: np.ndarray, refused: np.ndarray,
-    n_refused: np.ndarray, ra: np.ndarray, unaffordable: np.ndarray, arrears: np.ndarray,
+def event_members(
+    s: MoneyState, reserves: np.ndarray, unaffordable: np.ndarray, n_refused: np.ndarray
+) -> list[np.ndarray]:
+    """The members with each kind of event today, in the order :func:`day_events` reads them:
+    fixes refused, fixes unaffordable, each of MILESTONES crossed, the reserves exhausted."""
+    masks = [
+        n_refused >= 1,
+        unaffordable > 1e-9,
+        *((s.reserves >= line) & (reserves < line)
+          for line in (share * s.initial_reserves for share in MILESTONES)),
+        (s.reserves > 1e-9) & (reserves <= 1e-9),
+    ]
+    return [np.flatnonzero(m) for m in masks]
+
+
+def day_events(
+    members: Sequence[np.ndarray], reserves: np.ndarray, runway: np.ndarray,
+    refused: np.ndarray, n_refused: np.ndarray, ra: np.ndarray, unaffordable: np.ndarray,
+    arrears: np.ndarray,
 ) -> list[EventBatch]:
+    """The day's events, for the members of :func:`event_members` (``ra``: the risk aversion
+    that refused)."""
+    refused_m, unaffordable_m, *low_m, exhausted_m = members
     out: list[EventBatch] = []
-    m = np.flatnonzero(n_refused >= 1)
-    if len(m):
-        label = np.array([f"risk aversion {r:.2f}" for r in ra[m]], dtype=object)
+    if len(m := refused_m):
+        label = np.array([f"risk aversion {r:.2f}" for r in ra[m].tolist()], dtype=object)
         out.append(EventBatch("fixes_refused", m, value=n_refused[m], value2=refused[m],
                               label=label))
-    m = np.flatnonzero(unaffordable > 1e-9)
-    if len(m):
+    if len(m := unaffordable_m):
         out.append(EventBatch("fixes_unaffordable", m, value=unaffordable[m],
                               value2=reserves[m]))
-    for share, lab in zip(MILESTONES, MILESTONE_LABELS, strict=True):
-        line = share * s.initial_reserves
-        m = np.flatnonzero((s.reserves >= line) & (reserves < line))
+    for m, lab in zip(low_m, MILESTONE_LABELS, strict=True):
         if len(m):
             out.append(EventBatch("reserves_low", m, value=reserves[m], value2=runway[m],
                                   label=np.full(len(m), lab, dtype=object)))
-    m = np.flatnonzero((s.reserves > 1e-9) & (reserves <= 1e-9))
-    if len(m):
+    if len(m := exhausted_m):
         out.append(EventBatch("reserves_exhausted", m, value=arrears[m]))
     return out
 

@@ -226,7 +226,7 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
                          streams.uniform("signoff", "reruns", t, 1),
                          *((kernels.decide,) if fast else ()))
     # 9. M11: a sudden close of the gap surprises the leader, who answers by his rule
-    leader, ev_leader = react_to_surprises(
+    leader, ev_leader = (kernels.react_to_surprises if fast else react_to_surprises)(
         state.leader, params.leader, tree, known_before, reports.surfaced, state.leader.threat,
         streams.uniform("leader", "response", t, 1),
     )
@@ -250,11 +250,13 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
         *((kernels.move_agents,) if fast else ()),
     )
     # 12. M12: the loops meet; the regime holds or falls, and the leader's threat follows
-    stress = np.stack([military_stress(front), np.clip(reserve_fall, 0.0, 1.0),
-                       elite_stress(elites), 1.0 - timely_share(reports),
+    mil, eli = (kernels.military_stress, kernels.elite_stress) if fast else (
+        military_stress, elite_stress)
+    stress = np.stack([mil(front), np.clip(reserve_fall, 0.0, 1.0),
+                       eli(elites), 1.0 - timely_share(reports),
                        officers.fear.mean(axis=1)],
                       axis=1)
-    stability, ev_regime = assess_stability(
+    stability, ev_regime = (kernels.assess_stability if fast else assess_stability)(
         state.stability, params.stability, t, stress,
         streams.uniform("stability", "collapse", t, 1),
     )

@@ -1,8 +1,10 @@
 """Compiled kernels (Numba) for the hot passes of a day.
 
-Every pass over the officers (and the [E]-level mechanisms compiled so far) has a plain NumPy
-version in its mechanism module and a compiled twin here, computed from the same uniforms in
-one loop per member instead of many passes over ``[E, N]`` / ``[E, K, N]`` temporaries:
+Every pass over the officers and nearly every [E]-level mechanism has a plain NumPy version in
+its mechanism module and a compiled twin here, computed from the same uniforms in one loop per
+member instead of many NumPy calls and passes over ``[E, N]`` / ``[E, K, N]`` temporaries
+(still plain: M3's replacement of purged officers, M9's news and bank test, the world's
+pressure):
 
 - M2 sitreps (:func:`sanitize_reports`), bottom-up, with the scrub probability inside;
 - M4 the sign-off day (:func:`decide`): capacity, escalation, fixes, write-offs, the day's sums
@@ -11,11 +13,15 @@ one loop per member instead of many passes over ``[E, N]`` / ``[E, K, N]`` tempo
 - M2 the removal of resolved problems (:func:`shrink_reports`);
 - the placement of new problems at the units (:func:`place_problems`);
 - the officer sums the indicators read (:func:`officer_sums`);
-- and the first [E]-level mechanisms: M7 strikes and repairs (:func:`strike_and_repair`), M9
-  the elite agents (:func:`move_agents`), M8 the front (:func:`fight`), M6 production
-  (:func:`produce`).
+- the [E]-level mechanisms: M5 the treasury (:func:`spend`, :func:`allocate`), M6 production
+  (:func:`produce`), M7 strikes and repairs (:func:`strike_and_repair`), M8 the front
+  (:func:`fight`), M9 the elite agents (:func:`move_agents`), M10 the allies
+  (:func:`lose_allies`), M11 the leader's surprises (:func:`react_to_surprises`), M12 the
+  regime's stability and its stress inputs (:func:`assess_stability`,
+  :func:`military_stress`, :func:`elite_stress`);
+- the conversion of raw generator output to uniforms (:func:`fill_uniforms`).
 
-``tests/test_kernels.py`` checks each against its plain version, and a whole run with and
+``tests/test_kernels*.py`` check each against its plain version, and a whole run with and
 without them. The engine uses them when Numba is installed and ``LOYALTYTRAP_KERNEL`` is not
 ``numpy``. They run on one thread: members are spread over processes instead (measured:
 Numba's ``parallel=True`` was slower on this 2-core machine; see docs/performance.md).
@@ -43,6 +49,7 @@ if HAVE_NUMBA:
     from .elites import move_agents
     from .front import fight
     from .industry import produce
+    from .leader import react_to_surprises
     from .money import allocate, spend
     from .officers import (
         decide,
@@ -53,11 +60,13 @@ if HAVE_NUMBA:
         shrink_reports,
         spread_fear,
     )
+    from .stability import assess_stability, elite_stress, military_stress
     from .strikes import strike_and_repair
     from .uniforms import fill_uniforms
 
 __all__ = [
-    "HAVE_NUMBA", "allocate", "decide", "draw_causes", "enabled", "fight", "fill_uniforms",
-    "lose_allies", "move_agents", "officer_sums", "place_problems", "produce",
-    "sanitize_reports", "shrink_reports", "spend", "spread_fear", "strike_and_repair",
+    "HAVE_NUMBA", "allocate", "assess_stability", "decide", "draw_causes", "elite_stress",
+    "enabled", "fight", "fill_uniforms", "lose_allies", "military_stress", "move_agents",
+    "officer_sums", "place_problems", "produce", "react_to_surprises", "sanitize_reports",
+    "shrink_reports", "spend", "spread_fear", "strike_and_repair",
 ]

@@ -107,14 +107,22 @@ def react_to_surprises(
     target = np.where(response == SCAPEGOAT, tree.ancestor_at(worst, level), -1)
     fix_resolved = np.where(response == FIX, p.fix_share * amount, 0.0)
     counts = np.stack([response == k for k in range(3)], axis=1).astype(float)
-    rows = np.flatnonzero(surprise)
-    events = [
-        EventBatch("surprise", rows, value=amount[rows], value2=known_before[rows]),
-        EventBatch("response", rows, officer=target[rows],
-                   label=np.array(RESPONSES, dtype=object)[response[rows]]),
-    ]
+    events = surprise_events(surprise, amount, known_before, target, response)
     return LeaderState(
         surprise=surprise, response=response, target=target.astype(np.int64),
         fix_resolved=fix_resolved, threat=threat,
         surprises_total=s.surprises_total + surprise, responses_total=s.responses_total + counts,
     ), events
+
+
+def surprise_events(
+    surprise: np.ndarray, amount: np.ndarray, known_before: np.ndarray, target: np.ndarray,
+    response: np.ndarray,
+) -> list[EventBatch]:
+    """The day's surprises and the responses to them (both batches, empty on a calm day)."""
+    rows = np.flatnonzero(surprise)
+    return [
+        EventBatch("surprise", rows, value=amount[rows], value2=known_before[rows]),
+        EventBatch("response", rows, officer=target[rows],
+                   label=np.array(RESPONSES, dtype=object)[response[rows]]),
+    ]

@@ -135,11 +135,18 @@ def assess_stability(
     cause = np.where(new, np.argmax(contrib, axis=1), s.cause).astype(np.int8)
     collapse_day = np.where(new, day, s.collapse_day)
     threat = p.threat_floor + (1.0 - p.threat_floor) * total
-    rows = np.flatnonzero(new)
-    events = [EventBatch("collapse", rows, value=stability[rows], value2=total[rows],
-                         label=np.array(CAUSES, dtype=object)[cause[rows]])] if len(rows) else []
+    events = collapse_events(new, stability, total, cause)
     return StabilityState(stability, stress, below, s.collapsed | new, collapse_day, cause,
                           threat), events
+
+
+def collapse_events(
+    new: np.ndarray, stability: np.ndarray, total: np.ndarray, cause: np.ndarray
+) -> list[EventBatch]:
+    """The collapses of the day (members in ``new`` ``[E]``), none on a day without one."""
+    rows = np.flatnonzero(new)
+    return [EventBatch("collapse", rows, value=stability[rows], value2=total[rows],
+                       label=np.array(CAUSES, dtype=object)[cause[rows]])] if len(rows) else []
 
 
 def indicators() -> list[dict]:

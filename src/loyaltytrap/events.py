@@ -75,23 +75,38 @@ class EventLog:
         columns = COLUMNS if details else COLUMNS[:-1]
         if not self.batches:
             return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in columns})
-        # one concatenation per column (building a frame per batch is slow)
-        n = [len(b) for _, b in self.batches]
-        cat = np.concatenate
-        event = np.repeat([b.event for _, b in self.batches], n)
-        officer = cat([_or(b.officer, len(b), -1) for _, b in self.batches]).astype(np.int64)
-        level = cat([_or(b.level, len(b), -1) for _, b in self.batches]).astype(np.int64)
-        value = cat([_or(b.value, len(b), np.nan) for _, b in self.batches]).astype(np.float64)
-        value2 = cat([_or(b.value2, len(b), np.nan) for _, b in self.batches]).astype(
-            np.float64)
-        label = cat([np.asarray(_or(b.label, len(b), ""), dtype=object)
-                     for _, b in self.batches]).astype(str)
+        # one concatenation per column (building a frame per batch is slow); a missing column
+        # of a batch is a slice of one filler array
+        batches = [b for _, b in self.batches]
+        n = np.array([len(b.member) for b in batches])
+        most = int(n.max())
+        fill_int, fill_nan = np.full(most, -1, np.int64), np.full(most, np.nan)
+        fill_str = np.full(most, "", dtype=object)
+        sizes = n.tolist()
+
+        def column(name: str, fill: np.ndarray) -> np.ndarray:
+            parts = [getattr(b, name) for b in batches]
+            return np.concatenate([fill[:k] if x is None else x
+                                   for x, k in zip(parts, sizes, strict=True)])
+
+        event = np.repeat([b.event for b in batches], n)
+        officer = column("officer", fill_int).astype(np.int64)
+        level = column("level", fill_int).astype(np.int64)
+        value = column("value", fill_nan).astype(np.float64)
+        value2 = column("value2", fill_nan).astype(np.float64)
+        label = np.concatenate([fill_str[:k] if b.label is None else np.asarray(b.label, object)
+                                for b, k in zip(batches, sizes, strict=True)]).astype(str)
+        day = np.repeat([d for d, _ in self.batches], n).astype(np.int32)
+        member = member_ids[np.concatenate([b.member for b in batches])].astype(np.int64)
+        mechanism = np.repeat([TEMPLATES[b.event][0] for b in batches], n)
+        order = np.lexsort((day, member))  # by member, then day; stable
+        day, member, mechanism, event, officer, level, value, value2, label = (
+            x[order] for x in (day, member, mechanism, event, officer, level, value, value2,
+                               label))
         df = pd.DataFrame({
-            "day": np.repeat([d for d, _ in self.batches], n).astype(np.int32),
-            "member": member_ids[cat([b.member for _, b in self.batches])].astype(np.int64),
-            "mechanism": np.repeat([TEMPLATES[b.event][0] for _, b in self.batches], n),
-            "event": event, "officer": officer, "level": level, "value": value,
-            "value2": value2, "label": label,
+            "day": day, "member": member, "mechanism": mechanism, "event": event,
+            "officer": officer, "level": level, "value": value, "value2": value2,
+            "label": label,
         })
         if details:  # one sentence per row, formatted from plain Python values
             df["details"] = [
@@ -100,11 +115,7 @@ class EventLog:
                                                level.tolist(), value.tolist(), value2.tolist(),
                                                label.tolist(), strict=True)
             ]
-        return df.sort_values(["member", "day"], kind="stable").reset_index(drop=True)
-
-
-def _or(x: np.ndarray | None, n: int, fill: object) -> np.ndarray:
-    return np.asarray(x) if x is not None else np.full(n, fill)
+        return df
 
 
 def _dtype(col: str) -> str:

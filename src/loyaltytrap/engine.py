@@ -312,11 +312,13 @@ def _rerun_events(
     m = np.flatnonzero(d.reruns > 0)
     if not len(m):
         return []
-    wait = d.queue_age.sum(axis=1) / np.maximum(d.queue.sum(axis=1), 1e-12)
-    climbed = np.nan_to_num(levels_climbed_mean(d, tree))
-    label = np.array([f"risk aversion {risk_aversion[i]:.2f}, fear {fear[i]:.2f}, decisions "
-                      f"climbing {climbed[i]:.1f} levels" for i in m], dtype=object)
-    return [EventBatch("reruns", m, value=d.reruns[m], value2=wait[m], label=label)]
+    wait = d.queue_age[m].sum(axis=1) / np.maximum(d.queue[m].sum(axis=1), 1e-12)
+    climbed = np.nan_to_num(levels_climbed_mean(d, tree)[m])
+    label = np.array([f"risk aversion {r:.2f}, fear {f:.2f}, decisions climbing {c:.1f} levels"
+                      for r, f, c in zip(np.broadcast_to(risk_aversion, fear.shape)[m].tolist(),
+                                         fear[m].tolist(), climbed.tolist(), strict=True)],
+                     dtype=object)
+    return [EventBatch("reruns", m, value=d.reruns[m], value2=wait, label=label)]
 
 
 Recorder = Callable[[State, Params, np.ndarray], None]

@@ -53,8 +53,7 @@ def instrument() -> None:
             setattr(engine, name, timed(f"step: {name}", fn))
     # the compiled twins, looked up on the kernels module at every call (timed inside the
     # sub-step that calls them: their time is part of it, shown apart)
-    for name in ("sanitize_reports", "decide", "draw_causes", "spread_fear", "shrink_reports",
-                 "place_problems", "officer_sums", "strike_and_repair", "fight", "move_agents"):
+    for name in (n for n in kernels.__all__ if n not in ("HAVE_NUMBA", "PCG64_NEXT64", "enabled")):
         setattr(kernels, name, timed(f"  kernel: {name}", getattr(kernels, name)))
     engine.Streams.uniform = timed("step: Streams.uniform", engine.Streams.uniform)
     engine.step = timed("engine.step (total)", engine.step)

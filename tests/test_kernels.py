@@ -236,18 +236,20 @@ def test_industry_kernel_matches_numpy(small: Scenario, combination: str, daily_
     assert events > 0 and np.isfinite(plain.defect_rate).any()
 
 
-def test_uniforms_from_raw_draws_are_numpys_float32(monkeypatch) -> None:
+def test_daily_compiled_uniforms_are_numpys_float32(monkeypatch) -> None:
     from loyaltytrap.rng import Streams
 
-    def blocks() -> list[np.ndarray]:
+    def draws() -> list[np.ndarray]:
         s = Streams(3, np.array([0, 7, 2]))
-        out = [s.uniform("signoff", "queue", d, 13) for d in range(40)]  # odd size, 3 blocks
+        out = [s.uniform("signoff", "queue", d, 13) for d in range(40)]  # odd size
+        out += [s.uniform("purges", "draw", d, 5) for d in (3, 4, 9, 20, 33)]  # days skipped
+        out.append(s.uniform("purges", "draw", 33, 5))  # the same day again: the same numbers
         s = s.take(np.array([True, False, True]))
         return out + [s.uniform("signoff", "queue", d, 13) for d in range(40, 50)]
 
-    fast = blocks()
+    fast = draws()
     monkeypatch.setenv("LOYALTYTRAP_KERNEL", "numpy")  # drawn by Generator.random(float32)
-    plain = blocks()
+    plain = draws()
     for a, b in zip(fast, plain, strict=True):
         np.testing.assert_array_equal(a, b)
     assert fast[0].dtype == np.float32 and fast[0].min() >= 0.0 and fast[0].max() < 1.0

@@ -14,6 +14,8 @@ still from that member's own generator.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -38,11 +40,14 @@ STREAM_IDS: dict[str, int] = {
 BLOCK_DAYS = 16  # days of uniforms drawn per generator call (amortises Python overhead)
 
 
-def _fill_uniforms() -> Callable[[np.ndarray, np.ndarray, int], None] | None:
-    """The compiled converter of raw draws to uniforms, or None to draw through NumPy."""
+def _compiled_draw() -> tuple[Any, Callable[..., None]] | None:
+    """The compiled daily draw (PCG64's C step function, the kernel), or None to draw
+    through NumPy (no Numba, or the kernels switched off)."""
     from . import kernels
 
-    return kernels.fill_uniforms if kernels.enabled() else None
+    if not kernels.enabled():
+        return None
+    return kernels.PCG64_NEXT64, kernels.draw_uniforms
 
 
 def stream_key(name: str) -> list[int]:
@@ -63,6 +68,25 @@ def member_generator(root_seed: int, member: int, stream: str) -> np.random.Gene
     return np.random.default_rng(np.random.SeedSequence(key))
 
 
+@dataclass
+class _DailyDraws:
+    """Where the members' generators of one (stream, tag) stand, for the compiled daily draw:
+    the address of each generator's state, the second half of a 64-bit output not yet used
+    (``has``, ``half``; NumPy's float32 path keeps it for the next number), the last day
+    drawn and its uniforms."""
+
+    addresses: np.ndarray  # uint64 [E]
+    has: np.ndarray  # bool [E]
+    half: np.ndarray  # uint32 [E]
+    day: int = -1
+    out: np.ndarray | None = None
+
+    def take(self, idx: np.ndarray) -> _DailyDraws:
+        """The draws of the rows ``idx``."""
+        return _DailyDraws(self.addresses[idx], self.has[idx], self.half[idx], self.day,
+                           None if self.out is None else self.out[idx])
+
+
 class Streams:
     """All random streams of a batch of members (global member ids ``members``)."""
 
@@ -70,9 +94,12 @@ class Streams:
         self.root_seed = int(root_seed)
         self.members = np.asarray(members, dtype=np.int64)
         self._gens: dict[str, list[np.random.Generator]] = {}
-        # (stream, tag) -> (first day, uniforms [BLOCK_DAYS, rows, size], the rows of this
-        # batch in them or None for all): day-major, so that a day's draws are contiguous
+        # without the compiled draw: (stream, tag) -> (first day, uniforms [BLOCK_DAYS,
+        # rows, size], the rows of this batch in them or None for all), day-major
         self._blocks: dict[tuple[str, str], tuple[int, np.ndarray, np.ndarray | None]] = {}
+        # with it: (stream, tag) -> the generators' state, drawn a day at a time
+        self._daily: dict[tuple[str, str], _DailyDraws] = {}
+        self._draw = _compiled_draw()
 
     def generators(self, stream: str) -> list[np.random.Generator]:
         """One generator per member for ``stream`` (created on first use)."""
@@ -83,39 +110,66 @@ class Streams:
         return gens
 
     def uniform(self, stream: str, tag: str, day: int, size: int) -> np.ndarray:
-        """Uniforms in [0, 1) of shape ``[E, size]`` for ``day`` (float32).
+        """Uniforms in [0, 1) of shape ``[E, size]`` for ``day`` (float32): each member's next
+        ``size`` numbers of ``Generator.random(dtype=np.float32)`` on its (stream, tag)
+        generator.
 
-        Each (stream, tag) must be asked for every day with the same ``size``; blocks of
-        ``BLOCK_DAYS`` days are drawn per member at once.
+        Each (stream, tag) must be asked for every day with the same ``size`` and days in
+        increasing order (a day nobody asks for is drawn and dropped). With the compiled
+        kernels a day is drawn when asked, by one compiled call over the members that steps
+        each generator through its state's address, so that the numbers are in cache when
+        used; without them, blocks of ``BLOCK_DAYS`` days are drawn per member through NumPy.
+        The numbers are the same either way.
         """
         key = (stream, tag)
+        if self._draw is not None:
+            return self._uniform_daily(key, day, size)
         start = day - day % BLOCK_DAYS
         cached = self._blocks.get(key)
         if cached is None or cached[0] != start:
             gens = self.generators(stream + ":" + tag)
             block = np.empty((BLOCK_DAYS, len(gens), size), dtype=np.float32)
-            fill = _fill_uniforms()
-            if fill is None:
-                one = np.empty((BLOCK_DAYS, size), dtype=np.float32)  # reused: no allocation
-                for i, g in enumerate(gens):
-                    g.random(dtype=np.float32, out=one)
-                    block[:, i, :] = one
-            else:  # the same numbers from the raw 64-bit output (BLOCK_DAYS is even)
-                for i, g in enumerate(gens):
-                    fill(g.bit_generator.random_raw(BLOCK_DAYS * size // 2), block, i)
+            one = np.empty((BLOCK_DAYS, size), dtype=np.float32)  # reused: no allocation
+            for i, g in enumerate(gens):
+                g.random(dtype=np.float32, out=one)
+                block[:, i, :] = one
             cached = (start, block, None)
             self._blocks[key] = cached
         _, block, rows = cached
         return block[day - start] if rows is None else block[day - start, rows]
 
+    def _uniform_daily(self, key: tuple[str, str], day: int, size: int) -> np.ndarray:
+        assert self._draw is not None
+        d = self._daily.get(key)
+        if d is None:
+            gens = self.generators(key[0] + ":" + key[1])
+            E = len(gens)
+            d = _DailyDraws(np.array([g.bit_generator.ctypes.state_address for g in gens],
+                                     dtype=np.uint64), np.zeros(E, bool), np.zeros(E, np.uint32))
+            self._daily[key] = d
+        if day == d.day and d.out is not None:
+            return d.out
+        if day < d.day:
+            raise ValueError(f"uniforms of {key} asked for day {day} after day {d.day}")
+        next64, draw = self._draw
+        E = len(d.addresses)
+        while d.day < day:  # days nobody asked for are drawn and dropped
+            out = np.empty((E, size), dtype=np.float32)
+            draw(next64, d.addresses, d.has, d.half, out)
+            d.day += 1
+        d.out = out
+        return out
+
     def take(self, keep: np.ndarray) -> Streams:
         """The streams of the members in ``keep`` (boolean ``[E]``), with their generators and
-        the uniform blocks already drawn, so that their sequences continue unchanged."""
+        the uniforms already drawn, so that their sequences continue unchanged."""
         out = Streams(self.root_seed, self.members[keep])
         idx = np.flatnonzero(keep)
         out._gens = {k: [g[i] for i in idx] for k, g in self._gens.items()}
         out._blocks = {k: (start, block, idx if rows is None else rows[idx])
                        for k, (start, block, rows) in self._blocks.items()}
+        out._daily = {k: d.take(idx) for k, d in self._daily.items()}
+        out._draw = self._draw
         return out
 
     def sparse(self, stream: str, member_rows: np.ndarray, size: int) -> np.ndarray:

@@ -19,7 +19,7 @@ pressure):
   (:func:`lose_allies`), M11 the leader's surprises (:func:`react_to_surprises`), M12 the
   regime's stability and its stress inputs (:func:`assess_stability`,
   :func:`military_stress`, :func:`elite_stress`);
-- the conversion of raw generator output to uniforms (:func:`fill_uniforms`).
+- the daily draw of each member's uniforms (:func:`draw_uniforms`).
 
 ``tests/test_kernels*.py`` check each against its plain version, and a whole run with and
 without them. The engine uses them when Numba is installed and ``LOYALTYTRAP_KERNEL`` is not
@@ -62,11 +62,11 @@ if HAVE_NUMBA:
     )
     from .stability import assess_stability, elite_stress, military_stress
     from .strikes import strike_and_repair
-    from .uniforms import fill_uniforms
+    from .uniforms import PCG64_NEXT64, draw_uniforms
 
 __all__ = [
-    "HAVE_NUMBA", "allocate", "assess_stability", "decide", "draw_causes", "elite_stress",
-    "enabled", "fight", "fill_uniforms", "lose_allies", "military_stress", "move_agents",
-    "officer_sums", "place_problems", "produce", "react_to_surprises", "sanitize_reports",
-    "shrink_reports", "spend", "spread_fear", "strike_and_repair",
+    "HAVE_NUMBA", "PCG64_NEXT64", "allocate", "assess_stability", "decide", "draw_causes",
+    "draw_uniforms", "elite_stress", "enabled", "fight", "lose_allies", "military_stress",
+    "move_agents", "officer_sums", "place_problems", "produce", "react_to_surprises",
+    "sanitize_reports", "shrink_reports", "spend", "spread_fear", "strike_and_repair",
 ]

@@ -228,15 +228,15 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
         oa_tot = 0.0
         for n in range(N):
             lvl = level[n]
-            if queue[e, n] == 0.0:  # most posts: nothing waits, nothing taken (as below)
-                passed[n] = 0.0
+            cap = cap_level[e, lvl]
+            if status[e, n] != SERVING:
+                cap = cap * vacancy_cap[e]
+            if queue[e, n] == 0.0 or cap == 0.0:  # most posts: nothing waits, or nothing
+                passed[n] = 0.0                   # can be taken up; as below, without draws
                 passed_age[n] = 0.0
                 owned[n] = 0.0
                 owned_age[n] = 0.0
                 continue
-            cap = cap_level[e, lvl]
-            if status[e, n] != SERVING:
-                cap = cap * vacancy_cap[e]
             pe = 0.0
             if enabled and lvl > 0:  # the top has nobody to pass to
                 pe = esc_base[e] + esc_fear[e] * fear[e, n] + esc_money[e]
@@ -276,7 +276,7 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
         ex_tot = 0.0
         for n in range(N):
             qn = queue[e, n]
-            if qn == 0.0:  # nothing to write off (as below, without the draw)
+            if qn == 0.0 or expiry[e] == 0.0:  # nothing written off (as below, no draw)
                 a = age[e, n]
                 age[e, n] = a if a > 0.0 else 0.0
                 continue

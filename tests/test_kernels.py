@@ -253,3 +253,44 @@ def test_daily_compiled_uniforms_are_numpys_float32(monkeypatch) -> None:
     for a, b in zip(fast, plain, strict=True):
         np.testing.assert_array_equal(a, b)
     assert fast[0].dtype == np.float32 and fast[0].min() >= 0.0 and fast[0].max() < 1.0
+
+
+@pytest.mark.parametrize("harsh", [False, True])
+def test_purge_day_kernel_matches_numpy(small: Scenario, harsh: bool, daily_states) -> None:
+    # the whole day of M3 (draw, scapegoat, replacements from the sparse stream, counts, fear
+    # spread, events) compiled against the plain version, over many days from the same state
+    from loyaltytrap.kernels.purges import purge_officers as fast_purge
+    from loyaltytrap.rng import Streams
+
+    extra = ["purges.candour_purge_prob=0.3", "purges.liability_hazard=0.05",
+             "purges.scapegoat_purge_prob=0.5", "purges.vacancy_days=3"] if harsh else []
+    sc = small.with_overrides(extra)
+    *_, (state, params) = daily_states(sc, 30, members=5, seed=17)
+    rng = np.random.default_rng(18)
+    E, N = state.members, params.tree.n
+    s_plain, s_fast = Streams(5, np.arange(E)), Streams(5, np.arange(E))
+    o_p = o_f = state.officers
+    c_p = c_f = state.purges
+    purged = 0
+    for day in range(30, 90):
+        candid = rng.random((E, N)) < 0.5
+        surfaced = (rng.random((E, N)) < 0.1) * rng.random((E, N))
+        target = np.where(rng.random(E) < 0.3, rng.integers(0, N, E), -1)
+        threat = rng.random(E)
+        u = rng.random((E, N)).astype(np.float32)
+        o_p, c_p, ev_p = purges.purge_officers(c_p, params.purges, params.tree, o_p, day,
+                                               candid, surfaced, target, threat, u, s_plain)
+        o_f, c_f, ev_f = fast_purge(c_f, params.purges, params.tree, o_f, day, candid,
+                                    surfaced, target, threat, u, s_fast)
+        for f in dataclasses.fields(o_p):
+            np.testing.assert_array_equal(getattr(o_p, f.name), getattr(o_f, f.name), f.name)
+            assert getattr(o_p, f.name).dtype == getattr(o_f, f.name).dtype, f.name
+        _assert_same(c_p, c_f)
+        assert [b.event for b in ev_p] == [b.event for b in ev_f]
+        for a, b in zip(ev_p, ev_f, strict=True):
+            for f in dataclasses.fields(a):
+                x, y = getattr(a, f.name), getattr(b, f.name)
+                if isinstance(x, np.ndarray):
+                    np.testing.assert_array_equal(x, y, f"{a.event}.{f.name}")
+        purged += sum(len(b) for b in ev_p if b.event == "purge")
+    assert purged > (100 if harsh else 0)

@@ -236,10 +236,9 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     reports = remove_resolved(reports, split_by_domain(fixed, reports.unresolved), buried_fix,
                               *((kernels.shrink_reports,) if fast else ()))
     # 10. M3: candour, scapegoats and liabilities are purged; fear spreads and decays
-    officers, purges, ev_purge = purge_officers(
+    officers, purges, ev_purge = (kernels.purge_officers if fast else purge_officers)(
         state.purges, params.purges, tree, o, t, reports.candid, reports.surfaced,
         leader.target, leader.threat, streams.uniform("purges", "draw", t, N), streams,
-        *((kernels.draw_causes, kernels.spread_fear) if fast else ()),
     )
     # 11. M9: strikes inside the borders, the shrinking cushion and the leader's surprises
     #     unnerve the elites; they hoard, withdraw, and may run the banks

@@ -3,13 +3,14 @@
 Every pass over the officers and nearly every [E]-level mechanism has a plain NumPy version in
 its mechanism module and a compiled twin here, computed from the same uniforms in one loop per
 member instead of many NumPy calls and passes over ``[E, N]`` / ``[E, K, N]`` temporaries
-(still plain: M3's replacement of purged officers, M9's news and bank test, the world's
-pressure):
+(still plain: M9's news and bank test, the world's pressure):
 
 - M2 sitreps (:func:`sanitize_reports`), bottom-up, with the scrub probability inside;
 - M4 the sign-off day (:func:`decide`): capacity, escalation, fixes, write-offs, the day's sums
   and the latency quantile;
-- M3 the purge draw and the fear spread (:func:`draw_causes`, :func:`spread_fear`);
+- M3 the purge day (:func:`purge_officers`: the draw, the replacements, the counts, the fear
+  spread and its events), and its draw and fear spread alone (:func:`draw_causes`,
+  :func:`spread_fear`);
 - M2 the removal of resolved problems (:func:`shrink_reports`);
 - the placement of new problems at the units (:func:`place_problems`);
 - the officer sums the indicators read (:func:`officer_sums`);
@@ -60,6 +61,7 @@ if HAVE_NUMBA:
         shrink_reports,
         spread_fear,
     )
+    from .purges import purge_officers
     from .stability import assess_stability, elite_stress, military_stress
     from .strikes import strike_and_repair
     from .uniforms import PCG64_NEXT64, draw_uniforms
@@ -67,6 +69,7 @@ if HAVE_NUMBA:
 __all__ = [
     "HAVE_NUMBA", "PCG64_NEXT64", "allocate", "assess_stability", "decide", "draw_causes",
     "draw_uniforms", "elite_stress", "enabled", "fight", "lose_allies", "military_stress",
-    "move_agents", "officer_sums", "place_problems", "produce", "react_to_surprises",
+    "move_agents", "officer_sums", "place_problems", "produce", "purge_officers",
+    "react_to_surprises",
     "sanitize_reports", "shrink_reports", "spend", "spread_fear", "strike_and_repair",
 ]

@@ -49,6 +49,8 @@ from .hierarchy import (
 CANDOUR, SCAPEGOAT, LIABILITY = 0, 1, 2
 CAUSES = ("candour", "scapegoat", "political liability")
 FATES = ("jailed", "disappeared", "removed")
+# the label of a purge event, indexed by ``3 * cause + fate - 1``
+PURGE_LABELS = np.array([f"{c} ({f})" for c in CAUSES for f in FATES], dtype=object)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,6 +183,33 @@ def spread_fear(
     return fear + (1.0 - fear) * (1.0 - keep)
 
 
+def quiet_day(s: PurgeState, E: int) -> PurgeState:
+    """The counts of a day without purges."""
+    return PurgeState(np.zeros((E, 3)), s.total, s.fates, s.by_level)
+
+
+def purge_events(
+    member: np.ndarray,
+    officer: np.ndarray,
+    level: np.ndarray,
+    old_comp: np.ndarray,
+    new_comp: np.ndarray,
+    kind: np.ndarray,
+    hit_m: np.ndarray,
+    hit_l: np.ndarray,
+    fear_after: np.ndarray,
+    fear_before: np.ndarray,
+) -> list[EventBatch]:
+    """The events of a day with purges: one per purged officer (``kind`` ``3 * cause + fate -
+    1`` names cause and fate) and one per member and level with purges, the level's mean fear
+    after and before they spread it."""
+    return [
+        EventBatch("purge", member, officer=officer, level=level, value=old_comp,
+                   value2=new_comp, label=PURGE_LABELS[kind]),
+        EventBatch("fear_spread", hit_m, level=hit_l, value=fear_after, value2=fear_before),
+    ]
+
+
 def purge_officers(
     s: PurgeState,
     p: PurgeParams,
@@ -205,7 +234,7 @@ def purge_officers(
     """
     E = candid.shape[0]
     if not p.enabled:  # no purges, and fear stays where it is
-        return o, PurgeState(np.zeros((E, 3)), s.total, s.fates, s.by_level), []
+        return o, quiet_day(s, E), []
     fear, status, cause = draw(p, tree, o, day, candid, surfaced, threat, u)
     o = OfficerState(o.competence, o.loyalty, o.candour, fear, status, o.vacant_until)
     rows = np.arange(E)
@@ -214,7 +243,7 @@ def purge_officers(
     cause[rows[blamed], tgt[blamed]] = SCAPEGOAT
     member, officer = np.nonzero(cause >= 0)  # row-major: ordered by member, then officer
     if len(member) == 0:
-        return o, PurgeState(np.zeros((E, 3)), s.total, s.fates, s.by_level), []
+        return o, quiet_day(s, E), []
 
     draws = streams.sparse("purges", member, 4)
     fate_u = draws[:, 0]
@@ -259,13 +288,9 @@ def purge_officers(
                                for m, lv_ in zip(hit_m, hit_l, strict=True)])
     lv_fear_after = np.array([fear[m, tree.level_slice(lv_)].mean()
                               for m, lv_ in zip(hit_m, hit_l, strict=True)])
-    events = [
-        EventBatch("purge", member, officer=officer, level=lv, value=old_comp, value2=new_comp,
-                   label=np.array([f"{CAUSES[ci]} ({FATES[fi - 1]})"
-                                   for ci, fi in zip(c, fate, strict=True)], dtype=object)),
-        EventBatch("fear_spread", hit_m, level=hit_l, value=lv_fear_after,
-                   value2=lv_fear_before),
-    ]
+    kind = 3 * c.astype(np.int64) + fate - 1
+    events = purge_events(member, officer, lv, old_comp, new_comp, kind, hit_m, hit_l,
+                          lv_fear_after, lv_fear_before)
     by_level = s.by_level + n_level
     return (
         OfficerState(comp, loy, cand, fear, status.astype(np.int8), vacant),

@@ -1,0 +1,316 @@
+"""Compiled M3 purges (twin of :func:`loyaltytrap.mechanisms.purges.purge_officers`).
+
+Two compiled passes around the members' sparse draws: the first decays fear, fills the posts
+whose vacancy has run out, draws each officer's cause (as :func:`draw_causes` does) and adds
+the leader's scapegoat, returning the purged (member, officer) pairs in row-major order; the
+replacements' attributes then come from each member's sparse stream exactly as the plain
+version asks for them, and the second pass writes the replacements, counts the day, spreads
+fear and takes the level means the events report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numba
+import numpy as np
+from scipy.special import ndtri
+
+from ..events import EventBatch
+from ..mechanisms.hierarchy import DISAPPEARED, JAILED, REMOVED, SERVING, OfficerState, Tree
+from ..mechanisms.purges import (
+    SCAPEGOAT,
+    PurgeParams,
+    PurgeState,
+    purge_events,
+    quiet_day,
+)
+from ..params import col
+from ..rng import Streams
+from .leader import _pairwise_sum
+
+# rows of the per-member parameter matrix ``[len(_PARAMS) + 1, E]`` (the last row: threat)
+_PARAMS = ("fear_baseline", "fear_decay", "liability_hazard", "liability_competence",
+           "jailed_share", "disappeared_share", "replacement_competence_drop",
+           "replacement_sd", "replacement_loyalty", "replacement_candour", "vacancy_days",
+           "fear_spread_level", "fear_spread_all")
+(_BASE, _DECAY, _HAZARD, _LIAB_COMP, _JAILED, _DISAPPEARED, _DROP, _SD, _LOYALTY, _CANDOUR,
+ _VACANCY, _SPREAD_LEVEL, _SPREAD_ALL, _THREAT) = range(len(_PARAMS) + 1)
+
+
+@numba.njit(cache=True)
+def _draw_purges(fear0, status0, vacant0, competence, candid, surfaced, u, target, pm,
+                 cand_exp, scape_exp, max_level, day, offsets,
+                 sizes):  # pragma: no cover - compiled
+    # _purge_draw member by member, then the scapegoat; the purged pairs in row-major order.
+    # Each level's loop is branch-free (it vectorises): u >= 0 makes "no cause" the fall-
+    # through of the cascade, and where a level's probabilities cannot sum above 1 the
+    # normalisation divides by 1 (exactly the probabilities), so only such levels divide.
+    E, N = fear0.shape
+    L = sizes.shape[0]
+    fear = np.empty_like(fear0)
+    status = np.empty_like(status0)
+    cause = np.empty((E, N), dtype=np.int8)
+    counts = np.zeros(E, dtype=np.int64)
+    for e in range(E):
+        base = pm[_BASE, e]
+        keep = 1.0 - pm[_DECAY, e]
+        f0 = fear0[e]
+        f = fear[e]
+        for n in range(N):
+            f[n] = base + (f0[n] - base) * keep
+        s0 = status0[e]
+        v0 = vacant0[e]
+        st = status[e]
+        for n in range(N):
+            s_ = s0[n]
+            st[n] = SERVING if s_ != SERVING and v0[n] <= day else s_
+        liab = pm[_HAZARD, e] * pm[_THREAT, e]
+        liab_comp = pm[_LIAB_COMP, e]
+        cnt = 0
+        for lvl in range(L):
+            lo = offsets[lvl]
+            hi = lo + sizes[lvl]
+            pc_l = cand_exp[e, lvl]
+            ps_l = scape_exp[e, lvl]
+            pl_l = liab if lvl <= max_level else 0.0
+            sv = st[lo:hi]
+            cd = candid[e, lo:hi]
+            sf = surfaced[e, lo:hi]
+            co = competence[e, lo:hi]
+            ue = u[e, lo:hi]
+            ca = cause[e, lo:hi]
+            if (pc_l + ps_l) + pl_l <= 1.0:
+                if pl_l == 0.0:  # no liability here: competence is not read
+                    for j in range(hi - lo):
+                        x = np.float64(ue[j])
+                        e0 = pc_l if cd[j] else 0.0
+                        e1 = e0 + (ps_l if sf[j] > 0 else 0.0)
+                        c = 1 if x < e1 else -1
+                        c = 0 if x < e0 else c
+                        c = c if sv[j] == SERVING else -1
+                        ca[j] = c
+                        cnt += c >= 0
+                else:
+                    for j in range(hi - lo):
+                        x = np.float64(ue[j])
+                        e0 = pc_l if cd[j] else 0.0
+                        e1 = e0 + (ps_l if sf[j] > 0 else 0.0)
+                        e2 = e1 + (pl_l if co[j] > liab_comp else 0.0)
+                        c = 2 if x < e2 else -1
+                        c = 1 if x < e1 else c
+                        c = 0 if x < e0 else c
+                        c = c if sv[j] == SERVING else -1
+                        ca[j] = c
+                        cnt += c >= 0
+            else:
+                for j in range(hi - lo):
+                    c = -1
+                    if sv[j] == SERVING:
+                        pc = pc_l if cd[j] else 0.0
+                        ps = ps_l if sf[j] > 0 else 0.0
+                        pl = pl_l if co[j] > liab_comp else 0.0
+                        norm = max(pc + ps + pl, 1.0)
+                        e0 = pc / norm
+                        e1 = e0 + ps / norm
+                        e2 = e1 + pl / norm
+                        x = np.float64(ue[j])
+                        if x < e0:
+                            c = 0
+                        elif x < e1:
+                            c = 1
+                        elif x < e2:
+                            c = 2
+                    ca[j] = c
+                    cnt += c >= 0
+        t = target[e]
+        if t >= 0:  # the commander the leader blames, whatever else befalls him
+            if t >= N:
+                raise IndexError("scapegoat target out of range")
+            if cause[e, t] < 0:
+                cnt += 1
+            cause[e, t] = SCAPEGOAT
+        counts[e] = cnt
+    M = counts.sum()
+    member = np.empty(M, dtype=np.int64)
+    officer = np.empty(M, dtype=np.int64)
+    which = np.empty(M, dtype=np.int64)
+    i = 0
+    for e in range(E):
+        if counts[e] == 0:
+            continue
+        ca = cause[e]
+        for n in range(N):
+            if ca[n] >= 0:
+                member[i] = e
+                officer[i] = n
+                which[i] = ca[n]
+                i += 1
+    return fear, status, member, officer, which
+
+
+@numba.njit(cache=True)
+def _replace(comp0, loy0, cand0, vacant0, status, fear, member, officer, which, draws, z, pm,
+             total0, fates0, by_level0, day, offsets,
+             sizes):  # pragma: no cover - compiled
+    # the rest of plain ``purge_officers`` in its order of operations: replacements, counts,
+    # the fear spread (in place in ``fear``, and ``status`` takes the fates) and the level
+    # means of fear before and after it, NumPy's pairwise sums
+    E = comp0.shape[0]
+    L = sizes.shape[0]
+    M = member.shape[0]
+    comp = comp0.copy()
+    loy = loy0.copy()
+    cand = cand0.copy()
+    vacant = vacant0.copy()
+    today = np.zeros((E, 3))
+    fates = fates0.copy()
+    n_level = np.zeros((E, L))
+    level = np.empty(M, dtype=np.int64)
+    old = np.empty(M)
+    new = np.empty(M)
+    kind = np.empty(M, dtype=np.int64)
+    lvl = 0
+    for i in range(M):
+        e = member[i]
+        n = officer[i]
+        while n >= offsets[lvl] + sizes[lvl]:  # the pairs come in order within a member
+            lvl += 1
+        while n < offsets[lvl]:
+            lvl -= 1
+        level[i] = lvl
+        fu = draws[i, 0]
+        js = pm[_JAILED, e]
+        if fu < js:
+            fate = JAILED
+        elif fu < js + pm[_DISAPPEARED, e]:
+            fate = DISAPPEARED
+        else:
+            fate = REMOVED
+        sd = pm[_SD, e]
+        oc = comp0[e, n]
+        old[i] = oc
+        x = (oc - pm[_DROP, e]) + sd * z[i, 0]
+        x = x if x > 0.0 else 0.0  # np.clip
+        x = x if x < 1.0 else 1.0
+        new[i] = x
+        comp[e, n] = x
+        x = pm[_LOYALTY, e] + sd * z[i, 1]
+        x = x if x > 0.0 else 0.0
+        loy[e, n] = x if x < 1.0 else 1.0
+        x = pm[_CANDOUR, e] + sd * z[i, 2]
+        x = x if x > 0.0 else 0.0
+        cand[e, n] = x if x < 1.0 else 1.0
+        status[e, n] = fate
+        vacant[e, n] = day + np.int64(max(np.rint(pm[_VACANCY, e]), 1.0))
+        c = which[i]
+        kind[i] = 3 * c + fate - 1
+        today[e, c] += 1.0
+        fates[e, fate - 1] += 1.0
+        n_level[e, lvl] += 1.0
+    H = 0
+    for e in range(E):
+        for lv in range(L):
+            if n_level[e, lv] > 0:
+                H += 1
+    hit_m = np.empty(H, dtype=np.int64)
+    hit_l = np.empty(H, dtype=np.int64)
+    before = np.empty(H)
+    after = np.empty(H)
+    frames = np.empty((64, 3), dtype=np.int64)
+    left = np.empty(64)
+    h = 0
+    for e in range(E):
+        n_all = (today[e, 0] + today[e, 1]) + today[e, 2]
+        if n_all == 0.0:
+            continue
+        h0 = h
+        for lv in range(L):
+            if n_level[e, lv] > 0:
+                lo = offsets[lv]
+                hit_m[h] = e
+                hit_l[h] = lv
+                before[h] = _pairwise_sum(fear[e, lo:lo + sizes[lv]], frames, left) / sizes[lv]
+                h += 1
+        ka = (1.0 - pm[_SPREAD_ALL, e]) ** n_all
+        kl = 1.0 - pm[_SPREAD_LEVEL, e]
+        for lv in range(L):
+            keep = kl ** n_level[e, lv] * ka
+            f = fear[e, offsets[lv]:offsets[lv] + sizes[lv]]
+            for j in range(sizes[lv]):
+                x = f[j]
+                f[j] = x + (1.0 - x) * (1.0 - keep)
+        for k in range(h0, h):
+            lo = offsets[hit_l[k]]
+            size = sizes[hit_l[k]]
+            after[k] = _pairwise_sum(fear[e, lo:lo + size], frames, left) / size
+    total = total0 + today
+    by_level = by_level0 + n_level
+    return (comp, loy, cand, vacant, today, total, fates, by_level, level, old, new, kind, hit_m,
+            hit_l, after, before)
+
+
+_TREES: dict[Tree, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _tree_arrays(tree: Tree) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Offsets and sizes of the levels (int64) and the levels ``[1, L]``, once per tree."""
+    out = _TREES.get(tree)
+    if out is None:
+        out = (np.asarray(tree.offsets, np.int64), np.asarray(tree.level_sizes, np.int64),
+               np.arange(tree.levels)[None, :])
+        _TREES[tree] = out
+    return out
+
+
+def _exposure(prob: np.ndarray | float, decay: np.ndarray | float, lv: np.ndarray,
+              E: int) -> np.ndarray:
+    # as the compiled draw_causes computes it (NumPy's power: Numba's rounds differently)
+    x = col(prob) * col(decay) ** lv
+    return x if x.shape[0] == E else np.broadcast_to(x, (E, x.shape[1]))
+
+
+def purge_officers(
+    s: PurgeState,
+    p: PurgeParams,
+    tree: Tree,
+    o: OfficerState,
+    day: int,
+    candid: np.ndarray,
+    surfaced: np.ndarray,
+    scapegoat_target: np.ndarray,
+    threat: np.ndarray,
+    u: np.ndarray,
+    streams: Streams,
+    draw: Callable[..., tuple[np.ndarray, ...]] | None = None,
+    spread: Callable[..., np.ndarray] | None = None,
+) -> tuple[OfficerState, PurgeState, list[EventBatch]]:
+    """Compiled :func:`loyaltytrap.mechanisms.purges.purge_officers` (``draw`` and ``spread``
+    are ignored: the compiled draw and spread are built in)."""
+    E = candid.shape[0]
+    if not p.enabled:  # no purges, and fear stays where it is
+        return o, quiet_day(s, E), []
+    offsets, sizes, lv = _tree_arrays(tree)
+    pm = np.empty((len(_PARAMS) + 1, E))
+    for i, name in enumerate(_PARAMS):
+        pm[i] = getattr(p, name)
+    pm[_THREAT] = threat
+    fear, status, member, officer, which = _draw_purges(
+        o.fear, o.status, o.vacant_until, o.competence, candid, surfaced, u, scapegoat_target,
+        pm, _exposure(p.candour_purge_prob, p.candour_exposure_decay, lv, E),
+        _exposure(p.scapegoat_purge_prob, p.scapegoat_exposure_decay, lv, E),
+        int(p.liability_max_level), int(day), offsets, sizes)
+    if len(member) == 0:
+        return (OfficerState(o.competence, o.loyalty, o.candour, fear, status, o.vacant_until),
+                quiet_day(s, E), [])
+    draws = streams.sparse("purges", member, 4)  # as the plain version asks: same numbers
+    z = ndtri(np.clip(draws[:, 1:], 1e-7, 1 - 1e-7))  # clipped_normal's normal deviates
+    (comp, loy, cand, vacant, today, total, fates, by_level, level, old, new, kind, hit_m, hit_l,
+     after, before) = _replace(
+        o.competence, o.loyalty, o.candour, o.vacant_until, status, fear, member, officer,
+        which, draws, z, pm, s.total, s.fates, s.by_level, int(day), offsets, sizes)
+    return (
+        OfficerState(comp, loy, cand, fear, status, vacant),
+        PurgeState(today, total, fates, by_level),
+        purge_events(member, officer, level, old, new, kind, hit_m, hit_l, after, before),
+    )

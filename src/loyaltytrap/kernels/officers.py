@@ -21,13 +21,24 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
              known0, unresolved0, new, new_sev, fear, candour, sens, p_const, behavioural,
              u, growth, vis, window, offsets, sizes, D, slot, pass_ema0, arisen0,
              relayed0, keep_o, keep_h):  # pragma: no cover - compiled
-    # One pass over the officers, bottom-up. What an officer holds today is the news due
-    # to it today (D > 0), its unit's new problems and what its subordinates forwarded
-    # today (D = 0); sums are formed in the order the plain version forms them. Yesterday's
-    # removal of resolved problems (keep_o, keep_h) is applied to each member's compartments
-    # first, in cache, as _shrink would apply it.
+    # Member by member, in four passes over its officers, each number formed by the plain
+    # version's operations in its order:
+    #   1. what is buried, shrunk by yesterday's fixes (keep_h, as _shrink_member applies
+    #      it), worsens and ages: written to today's arrays (a loop along the officers that
+    #      vectorises);
+    #   2. what each officer holds today: the news due to it (shrunk by keep_o) and its
+    #      unit's new problems, in a scratch row (vectorises too);
+    #   3. bottom-up, every officer holding news buries it (added to today's stock) or
+    #      forwards it: to the leader, to its superior's scratch row (D = 0: read when the
+    #      superior's turn comes, later in this pass) or into today's slot in flight;
+    #   4. bottom-up, a stock that reached the visibility threshold surfaces entirely.
+    # Yesterday's state is read once and today's written once; the three domains (a model
+    # constant) are scalars in registers.
     E, K, N = hidden0.shape
+    if K != 3:
+        raise ValueError("the sitrep kernel is written for the model's 3 domains")
     L = sizes.shape[0]
+    U0 = offsets[L - 1]
     inflight = np.empty_like(inflight0)
     inflight_sev = np.empty_like(inflight_sev0)
     inflight_age = np.empty_like(inflight_age0)
@@ -46,46 +57,84 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
     pass_ema = np.empty(E)
     arisen = np.empty(E)
     relayed = np.empty(E)
-    acc = np.zeros((K, N))  # forwarded today to each officer (D = 0)
-    acc_sev = np.zeros(N)
-    acc_age = np.zeros(N)
-    held = np.empty(K)
-    top = np.empty(K)
-    surf_k = np.empty(K)
-    fi = np.empty((D, K, N))  # one member's compartments after yesterday's removals
-    fis = np.empty((D, N))
-    fia = np.empty((D, N))
-    hi = np.empty((K, N))
-    his = np.empty(N)
-    hia = np.empty(N)
+    held = np.empty((3, N))  # what each officer holds today, by domain
+    held_sev = np.empty(N)
+    held_age = np.empty(N)
     for e in range(E):
-        _shrink_member(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0,
-                       hidden_age0, keep_o, keep_h, e, fi, fis, fia, hi, his, hia)
-        # news not due today ages a day in flight; the slot due today empties
+        ko0, ko1, ko2 = keep_o[e, 0], keep_o[e, 1], keep_o[e, 2]
+        kh0, kh1, kh2 = keep_h[e, 0], keep_h[e, 1], keep_h[e, 2]
+        g1 = 1.0 + growth[e]
+        # 1. the buried stocks
+        s0, s1, s2 = hidden0[e, 0], hidden0[e, 1], hidden0[e, 2]
+        t0, t1, t2 = hidden[e, 0], hidden[e, 1], hidden[e, 2]
+        sev0, age0 = hidden_sev0[e], hidden_age0[e]
+        sev, age = hidden_sev[e], hidden_age[e]
+        for n in range(N):
+            a0, a1, a2 = s0[n], s1[n], s2[n]
+            y0, y1, y2 = a0 * kh0, a1 * kh1, a2 * kh2
+            t0[n], t1[n], t2[n] = y0, y1, y2
+            tot = ((0.0 + a0) + a1) + a2
+            kept = ((0.0 + y0) + y1) + y2
+            f = kept / max(tot, 1e-12) if tot > 1e-12 else 1.0
+            sev[n] = (sev0[n] * f) * g1
+            age[n] = age0[n] * f + kept
+        # 2. the news each officer holds; the slots in flight not due today keep theirs
+        #    (shrunk), which ages a day; the slot due today is refilled in pass 3
+        h0, h1, h2 = held[0], held[1], held[2]
+        if D == 0:
+            h0[:] = 0.0
+            h1[:] = 0.0
+            h2[:] = 0.0
+            held_sev[:] = 0.0
+            held_age[:] = 0.0
         for d in range(D):
+            f0, f1, f2 = inflight0[e, d, 0], inflight0[e, d, 1], inflight0[e, d, 2]
+            fsev, fage = inflight_sev0[e, d], inflight_age0[e, d]
+            if d == slot:  # due today: held by its officer
+                for n in range(N):
+                    a0, a1, a2 = f0[n], f1[n], f2[n]
+                    x0, x1, x2 = a0 * ko0, a1 * ko1, a2 * ko2
+                    tot = ((0.0 + a0) + a1) + a2
+                    kept = ((0.0 + x0) + x1) + x2
+                    f = kept / max(tot, 1e-12) if tot > 1e-12 else 1.0
+                    h0[n], h1[n], h2[n] = 0.0 + x0, 0.0 + x1, 0.0 + x2
+                    held_sev[n] = 0.0 + fsev[n] * f
+                    held_age[n] = 0.0 + (fage[n] * f + kept)
+                inflight[e, d] = 0.0
+                inflight_sev[e, d] = 0.0
+                inflight_age[e, d] = 0.0
+                continue
+            t0, t1, t2 = inflight[e, d, 0], inflight[e, d, 1], inflight[e, d, 2]
+            tsev, tage = inflight_sev[e, d], inflight_age[e, d]
             for n in range(N):
-                if d == slot:
-                    for k in range(K):
-                        inflight[e, d, k, n] = 0.0
-                    inflight_sev[e, d, n] = 0.0
-                    inflight_age[e, d, n] = 0.0
-                else:
-                    fs = 0.0
-                    for k in range(K):
-                        inflight[e, d, k, n] = fi[d, k, n]
-                        fs += fi[d, k, n]
-                    inflight_sev[e, d, n] = fis[d, n]
-                    inflight_age[e, d, n] = fia[d, n] + fs
+                a0, a1, a2 = f0[n], f1[n], f2[n]
+                b0, b1, b2 = a0 * ko0, a1 * ko1, a2 * ko2
+                t0[n], t1[n], t2[n] = b0, b1, b2
+                tot = ((0.0 + a0) + a1) + a2
+                kept = ((0.0 + b0) + b1) + b2
+                f = kept / max(tot, 1e-12) if tot > 1e-12 else 1.0
+                tsev[n] = fsev[n] * f
+                tage[n] = fage[n] * f + kept
         arisen_today = 0.0
-        for k in range(K):
+        for k in range(3):
             tot = 0.0
+            nw = new[e, k]
+            hk = held[k]
             for j in range(sizes[L - 1]):
-                tot += new[e, k, j]
+                tot += nw[j]
+                hk[U0 + j] += nw[j]
             unresolved[e, k] = unresolved0[e, k] + tot
             arisen_today += tot
-            top[k] = 0.0
-            surf_k[k] = 0.0
+        ns = new_sev[e]
+        for j in range(sizes[L - 1]):
+            held_sev[U0 + j] += ns[j]
+        # 3. sitreps, bottom-up
+        top0 = top1 = top2 = 0.0
         top_age = 0.0
+        sens_e = sens[e]
+        pc_e = p_const[e]
+        t0, t1, t2 = hidden[e, 0], hidden[e, 1], hidden[e, 2]
+        ue, fe, ce = u[e], fear[e], candour[e]
         for lvl in range(L - 1, -1, -1):
             off = offsets[lvl]
             b = sizes[lvl] // sizes[lvl - 1] if lvl > 0 else 1
@@ -93,94 +142,72 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
             scr = 0.0
             for j in range(sizes[lvl]):
                 n = off + j
-                h_sev = 0.0
-                h_age = 0.0
-                amount = 0.0
-                for k in range(K):
-                    x = 0.0
-                    if D > 0:
-                        x += fi[slot, k, n]
-                    if lvl == L - 1:
-                        x += new[e, k, j]
-                    if D == 0:
-                        x += acc[k, n]
-                        acc[k, n] = 0.0
-                    held[k] = x
-                    amount += x
-                if D > 0:
-                    fs = 0.0
-                    for k in range(K):
-                        fs += fi[slot, k, n]
-                    h_sev += fis[slot, n]
-                    h_age += fia[slot, n] + fs
-                if lvl == L - 1:
-                    h_sev += new_sev[e, j]
-                if D == 0:
-                    h_sev += acc_sev[n]
-                    h_age += acc_age[n]
-                    acc_sev[n] = 0.0
-                    acc_age[n] = 0.0
-                hs = 0.0
-                for k in range(K):
-                    hidden[e, k, n] = hi[k, n]
-                    hs += hi[k, n]
-                hid_sev = his[n] * (1.0 + growth[e])
-                hid_age = hia[n] + hs
+                x0, x1, x2 = h0[n], h1[n], h2[n]
+                amount = ((0.0 + x0) + x1) + x2
                 rec += amount
-                if amount > 1e-12:
-                    if behavioural:
-                        p_scrub = min(max(sens[e] * fear[e, n] * (1.0 - candour[e, n]),
-                                          0.0), 1.0)
-                    else:
-                        p_scrub = p_const[e]
-                    if u[e, n] < p_scrub:  # buried here
-                        scr += amount
-                        for k in range(K):
-                            hidden[e, k, n] += held[k]
-                        hid_sev += h_sev
-                        hid_age += h_age
-                    else:  # forwarded up
-                        candid[e, n] = True
-                        if lvl == 0:
-                            for k in range(K):
-                                top[k] += held[k]
-                            top_age += h_age
-                        else:
-                            par = offsets[lvl - 1] + j // b
-                            if D == 0:
-                                for k in range(K):
-                                    acc[k, par] += held[k]
-                                acc_sev[par] += h_sev
-                                acc_age[par] += h_age
-                            else:
-                                for k in range(K):
-                                    inflight[e, slot, k, par] += held[k]
-                                inflight_sev[e, slot, par] += h_sev
-                                inflight_age[e, slot, par] += h_age
-                if hid_sev >= vis[e]:  # the smoke is visible: the whole stock surfaces
-                    sv = 0.0
-                    for k in range(K):
-                        sv += hidden[e, k, n]
-                        surf_k[k] += hidden[e, k, n]
-                        hidden[e, k, n] = 0.0
-                    surfaced[e, n] = sv
-                    surfaced_age[e, n] = hid_age
-                    hid_sev = 0.0
-                    hid_age = 0.0
-                hidden_sev[e, n] = hid_sev
-                hidden_age[e, n] = hid_age
+                if amount <= 1e-12:
+                    continue
+                if behavioural:
+                    p_scrub = min(max(sens_e * fe[n] * (1.0 - ce[n]), 0.0), 1.0)
+                else:
+                    p_scrub = pc_e
+                if ue[n] < p_scrub:  # buried here
+                    scr += amount
+                    t0[n] += x0
+                    t1[n] += x1
+                    t2[n] += x2
+                    sev[n] += held_sev[n]
+                    age[n] += held_age[n]
+                    continue
+                candid[e, n] = True  # forwarded up
+                if lvl == 0:
+                    top0 += x0
+                    top1 += x1
+                    top2 += x2
+                    top_age += held_age[n]
+                    continue
+                par = offsets[lvl - 1] + j // b
+                if D == 0:
+                    h0[par] += x0
+                    h1[par] += x1
+                    h2[par] += x2
+                    held_sev[par] += held_sev[n]
+                    held_age[par] += held_age[n]
+                else:
+                    inflight[e, slot, 0, par] += x0
+                    inflight[e, slot, 1, par] += x1
+                    inflight[e, slot, 2, par] += x2
+                    inflight_sev[e, slot, par] += held_sev[n]
+                    inflight_age[e, slot, par] += held_age[n]
             received[e, lvl] = rec
             scrubbed[e, lvl] = scr
+        # 4. the smoke is visible: a stock at the threshold surfaces entirely
+        surf0 = surf1 = surf2 = 0.0
+        vis_e = vis[e]
+        for lvl in range(L - 1, -1, -1):
+            for n in range(offsets[lvl], offsets[lvl] + sizes[lvl]):
+                if sev[n] >= vis_e:
+                    y0, y1, y2 = t0[n], t1[n], t2[n]
+                    surfaced[e, n] = ((0.0 + y0) + y1) + y2
+                    surf0 += y0
+                    surf1 += y1
+                    surf2 += y2
+                    surfaced_age[e, n] = age[n]
+                    t0[n] = 0.0
+                    t1[n] = 0.0
+                    t2[n] = 0.0
+                    sev[n] = 0.0
+                    age[n] = 0.0
         pt = 1.0
         for lvl in range(L):
             r = received[e, lvl]
             if r < 1e-12:
                 r = 1e-12
             pt *= 1.0 - scrubbed[e, lvl] / r
-        tt = 0.0
-        for k in range(K):
-            known[e, k] = known0[e, k] + top[k] + surf_k[k]
-            tt += top[k]
+        known[e, 0] = known0[e, 0] + top0 + surf0
+        known[e, 1] = known0[e, 1] + top1 + surf1
+        known[e, 2] = known0[e, 2] + top2 + surf2
+        tt = ((0.0 + top0) + top1) + top2
         to_top[e] = tt
         to_top_age[e] = top_age
         arisen[e] = arisen0[e] + arisen_today
@@ -189,6 +216,7 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
     return (inflight, inflight_sev, inflight_age, hidden, hidden_sev, hidden_age, known,
             unresolved, received, scrubbed, candid, surfaced, to_top, to_top_age,
             surfaced_age, arisen, relayed, pass_ema)
+
 
 @numba.njit(cache=True)
 def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, esc_fear,

@@ -132,7 +132,7 @@ def test_strikes_kernel_matches_numpy(small: Scenario, daily_states) -> None:
     plain = fast = state.strikes
     n_hits = n_done = 0
     for day in range(40, 140):  # a few months: hits, waits, repairs and tool orders all happen
-        delay = rng.choice([0.0, 3.0, 7.5], E)
+        delay = rng.choice([0.0, 3.0, 7.5, np.nan], E)  # NaN: nothing decided yesterday
         granted = plain.request_usd_bn * rng.choice([0.5, 1.0, 1.0], E)
         circ, u = rng.random(E), rng.random((E, 8)).astype(np.float32)
         plain, ev_p = strikes.strike_and_repair(plain, p, day, delay, granted, circ, u)

@@ -189,10 +189,9 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     granted = (kernels.allocate if fast else allocate)(money.granted, requests)
     # 3. M7: strikes hit plants and machine tools; repairs wait for money, parts and a
     #    sign-off as slow as the chain's slow decisions (yesterday's 90th percentile)
-    signoff_delay = np.nan_to_num(state.decisions.latency_p90, nan=0.0)
     strikes, ev_strikes = (kernels.strike_and_repair if fast else strike_and_repair)(
-        state.strikes, params.strikes, t, signoff_delay, granted[:, 1], circumvention,
-        streams.uniform("strikes", "draw", t, 8),
+        state.strikes, params.strikes, t, state.decisions.latency_p90, granted[:, 1],
+        circumvention, streams.uniform("strikes", "draw", t, 8),
     )
     # 4. M6: the lines make what their scarcest component allows
     industry, ev_industry = (kernels.produce if fast else produce)(

@@ -12,10 +12,13 @@ Parameter records are inert data: no validation or computation happens in them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -126,3 +129,15 @@ def per_member(x: np.ndarray | float, E: int) -> np.ndarray:
 def replace(record: Any, **changes: Any) -> Any:
     """A copy of a frozen record with some fields changed."""
     return dataclasses.replace(record, **changes)
+
+
+def packed(record: Any, key: str, build: Callable[[], T]) -> T:
+    """A value derived from a frozen parameter record (``build()``), built once per record and
+    kept with it: compiled kernels read their parameters packed into arrays, and packing
+    them every day cost more than the kernels' own work for a single member. A copy made by
+    :func:`replace` (or ``dataclasses.replace``) starts without it."""
+    cache = record.__dict__.setdefault("_packed", {})  # frozen: fields only, not __dict__
+    out = cache.get(key)
+    if out is None:
+        out = cache[key] = build()
+    return out

@@ -9,17 +9,40 @@ import numpy as np
 from ..events import EventBatch
 from ..mechanisms import strikes
 from ..mechanisms.strikes import StrikesParams, StrikesState
-from ..params import per_member
+from ..params import packed, per_member
+from .special import PDTR
 
 
 @numba.njit(cache=True)
 def _strikes_day(capacity0, backlog0, wait0, work_left0, job_start0, job_waited0, tools0,
-                 tool_wait0, pipeline0, work_plan0, tool_plan0, request0, D, circ, granted,
-                 u, hazard, d_tool, cap_damage, tool_damage, repair_days, import_share,
-                 work_cost, tool_cost, day):  # pragma: no cover - compiled
-    # plain strike_and_repair, plant by plant, in its order of operations
+                 tool_wait0, pipeline0, work_plan0, tool_plan0, request0, totals0, by_plant0,
+                 delay, circ_in, granted_in, u, hazard, pm, day,
+                 pdtr):  # pragma: no cover - compiled
+    # plain strike_and_repair, plant by plant, in its order of operations, then the other
+    # strikes (scipy's Poisson CDF, counted up as plain poisson_quantile does) and the
+    # totals of after_day: totals0 [5, E] capacity lost, restored, strikes, jobs done and
+    # their days so far; by_plant0 [4, E, P] tools ordered, arrived, usable, destroyed so
+    # far. The day's inputs arrive as the engine has them (the delay may be NaN: 0).
     E, P = capacity0.shape
     T = pipeline0.shape[2]
+    D = np.empty(E)
+    circ = np.empty(E)
+    granted = np.empty(E)
+    for e in range(E):
+        x = delay[e]
+        x = 0.0 if np.isnan(x) else x  # yesterday's 90th percentile; NaN: nothing decided
+        D[e] = np.ceil(x if x > 0.0 else 0.0)
+        c = circ_in[e]
+        circ[e] = min(max(c, 0.0), 1.0)
+        g = granted_in[e]
+        granted[e] = g if g > 0.0 else 0.0
+    d_tool = pm[_DEFECT]
+    cap_damage = pm[_CAP_DAMAGE]
+    tool_damage = pm[_TOOL_DAMAGE]
+    repair_days = pm[_REPAIR_DAYS]
+    import_share = pm[_IMPORT]
+    work_cost = pm[_WORK_COST]
+    tool_cost = pm[_TOOL_COST]
     capacity = np.empty_like(capacity0)
     backlog = np.empty_like(backlog0)
     wait = np.empty_like(wait0)
@@ -128,9 +151,65 @@ def _strikes_day(capacity0, backlog0, wait0, work_left0, job_start0, job_waited0
             tool_wait[e, pl] = tw
             work_plan[e, pl] = wp
             tool_plan[e, pl] = tp
+    # the other strikes, and what today adds to the totals (after_day)
+    strikes_today = np.empty(E)
+    today = np.empty((2, E))  # capacity lost, restored
+    totals = np.empty((5, E))  # lost, restored, strikes, jobs done, their days
+    by_plant = np.empty((4, E, P))  # tools ordered, arrived, usable, destroyed
+    n_events = 0
+    for e in range(E):
+        q = np.float64(u[e, P])
+        mu = pm[_OTHERS, e]
+        k = 0.0
+        if q > 0 and mu > 0:
+            n = 0
+            while pdtr(np.float64(n), mu, 0) < q:  # P(X <= n) < q: the quantile is above n
+                k += 1.0
+                n += 1
+        nh = 0
+        ls = 0.0
+        rs = 0.0
+        for pl in range(P):
+            nh += hit[e, pl]
+            n_events += hit[e, pl] + done[e, pl]
+            ls += lost[e, pl]
+            rs += restored[e, pl]
+            by_plant[0, e, pl] = by_plant0[0, e, pl] + ordered[e, pl]
+            by_plant[1, e, pl] = by_plant0[1, e, pl] + arrived[e, pl]
+            by_plant[2, e, pl] = by_plant0[2, e, pl] + usable[e, pl]
+            by_plant[3, e, pl] = by_plant0[3, e, pl] + tools_lost[e, pl]
+        st = nh + k
+        strikes_today[e] = st
+        today[0, e] = ls
+        today[1, e] = rs
+        totals[0, e] = totals0[0, e] + ls
+        totals[1, e] = totals0[1, e] + rs
+        totals[2, e] = totals0[2, e] + st
+        totals[3, e] = totals0[3, e] + n_done[e]
+        totals[4, e] = totals0[4, e] + restore_days[e]
     return (capacity, backlog, wait, work_left, job_start, waited, tools, tool_wait, pipe,
-            work_plan, tool_plan, request, hit, done, done_days, done_waited, lost,
-            tools_lost, arrived, usable, ordered, restored, n_done, restore_days)
+            work_plan, tool_plan, request, hit, strikes_today, today, totals, by_plant,
+            done, done_days, done_waited, lost, tools_lost, n_events)
+
+
+# rows of the per-member parameter matrix (packed once per parameter record)
+(_DEFECT, _CAP_DAMAGE, _TOOL_DAMAGE, _REPAIR_DAYS, _IMPORT, _WORK_COST, _TOOL_COST,
+ _OTHERS) = range(8)
+
+
+def _packed(p: StrikesParams, E: int) -> tuple[np.ndarray, np.ndarray]:
+    """The parameter matrix ``[8, E]`` and the strike hazard per plant ``[E, P]`` (the
+    strike intensity 1, as the engine runs it)."""
+    def build() -> tuple[np.ndarray, np.ndarray]:
+        pm = np.stack([
+            per_member(p.tool_defect_rate, E), per_member(p.capacity_damage_per_strike, E),
+            per_member(p.tool_damage_per_strike, E), per_member(p.repair_days_full, E),
+            per_member(p.tool_import_share_per_day, E),
+            per_member(p.repair_cost_usd_bn_full / p.repair_days_full, E),
+            per_member(p.tool_cost_usd_bn_full, E),
+            per_member(p.other_strikes_per_day, E) * np.ones(E)])  # mu = rate x intensity
+        return pm, strikes.daily_hazard(p, np.ones(E))
+    return packed(p, f"strikes:{E}", build)
 
 
 def strike_and_repair(
@@ -141,35 +220,40 @@ def strike_and_repair(
     """Compiled :func:`loyaltytrap.mechanisms.strikes.strike_and_repair`."""
     E = s.capacity.shape[0]
     if not p.enabled:
-        return strikes.strike_and_repair(s, p, day, signoff_delay_days, repair_granted,
-                                         circumvention, u, strike_intensity)
-    intensity = np.ones(E) if strike_intensity is None else np.asarray(strike_intensity, float)
-    D = np.ceil(np.maximum(np.asarray(signoff_delay_days, dtype=np.float64), 0.0))
-    circ = np.clip(np.asarray(circumvention, dtype=np.float64), 0.0, 1.0)
-    granted = np.maximum(np.asarray(repair_granted, dtype=np.float64), 0.0)
-    P = strikes.N_PLANTS
+        return strikes.strike_and_repair(s, p, day, signoff_delay_days,
+                                         repair_granted, circumvention, u, strike_intensity)
+    if strike_intensity is None:
+        pm, hazard = _packed(p, E)
+    else:  # not what the engine runs: packed for this call
+        intensity = np.asarray(strike_intensity, float)
+        pm = _packed(p, E)[0].copy()
+        pm[_OTHERS] = per_member(p.other_strikes_per_day, E) * intensity
+        hazard = strikes.daily_hazard(p, intensity)
+    f64 = np.ascontiguousarray
     (capacity, backlog, wait, work_left, job_start, waited, tools, tool_wait, pipe, work_plan,
-     tool_plan, request, hit, done, done_days, done_waited, lost, tools_lost, arrived, usable,
-     ordered, restored, n_done, restore_days) = _strikes_day(
+     tool_plan, request, hit, strikes_today, today, totals, by_plant, done, done_days,
+     done_waited, lost, tools_lost, n_events) = _strikes_day(
         s.capacity, s.backlog, s.wait, s.work_left, s.job_start, s.job_waited, s.tools,
         s.tool_wait, s.tool_pipeline, s.work_plan, s.tool_plan, s.request_usd_bn,
-        np.broadcast_to(D, (E,)).copy(), np.broadcast_to(circ, (E,)).copy(),
-        np.broadcast_to(granted, (E,)).copy(), np.ascontiguousarray(u[:, :P]),
-        strikes.daily_hazard(p, intensity), per_member(p.tool_defect_rate, E),
-        per_member(p.capacity_damage_per_strike, E), per_member(p.tool_damage_per_strike, E),
-        per_member(p.repair_days_full, E), per_member(p.tool_import_share_per_day, E),
-        per_member(p.repair_cost_usd_bn_full / p.repair_days_full, E),
-        per_member(p.tool_cost_usd_bn_full, E), int(day))
-    others = strikes.poisson_quantile(u[:, P].astype(np.float64),
-                                      per_member(p.other_strikes_per_day, E) * intensity)
-    strikes_today = hit.sum(axis=1) + others
-    events = [*strikes.done_events(done, done_days, done_waited),
-              *strikes.hit_events(hit, lost, tools_lost, capacity + lost, tools + tools_lost)]
-    return strikes.after_day(
-        s, capacity=capacity, backlog=backlog, wait=wait, work_left=work_left,
+        np.stack([s.lost_total, s.restored_total, s.strikes_total, s.restores_total,
+                  s.restore_days_total]),
+        np.stack([s.tools_ordered_total, s.tools_arrived_total, s.tools_usable_total,
+                  s.tools_destroyed_total]),
+        f64(np.broadcast_to(signoff_delay_days, (E,)), dtype=np.float64),
+        f64(np.broadcast_to(circumvention, (E,)), dtype=np.float64),
+        f64(np.broadcast_to(repair_granted, (E,)), dtype=np.float64), u, hazard, pm,
+        int(day), PDTR)
+    events: list[EventBatch] = []
+    if n_events:
+        events = [*strikes.done_events(done, done_days, done_waited),
+                  *strikes.hit_events(hit, lost, tools_lost, capacity + lost, tools + tools_lost)]
+    return StrikesState(
+        capacity=capacity, backlog=backlog, wait=wait, work_left=work_left,
         job_start=job_start, job_waited=waited, tools=tools, tool_wait=tool_wait,
         tool_pipeline=pipe, work_plan=work_plan, tool_plan=tool_plan, request_usd_bn=request,
-        hit=hit, strikes_today=strikes_today, lost=lost, restored=restored, ordered=ordered,
-        arrived=arrived, usable=usable, tools_lost=tools_lost, n_done=n_done,
-        restore_days=restore_days,
+        hit=hit, strikes_today=strikes_today, lost_today=today[0], restored_today=today[1],
+        lost_total=totals[0], restored_total=totals[1], strikes_total=totals[2],
+        tools_ordered_total=by_plant[0], tools_arrived_total=by_plant[1],
+        tools_usable_total=by_plant[2], tools_destroyed_total=by_plant[3],
+        restores_total=totals[3], restore_days_total=totals[4],
     ), events

@@ -219,7 +219,7 @@ def strike_and_repair(
     """One day of the repair race: funded jobs advance and finish, tools arrive and are
     ordered, strikes hit plants and start new jobs, tomorrow's request is set.
 
-    ``signoff_delay_days`` ``[E]`` days a repair waits for a sign-off (M4);
+    ``signoff_delay_days`` ``[E]`` days a repair waits for a sign-off (M4; NaN reads as 0);
     ``repair_granted`` ``[E]`` USD bn granted today against ``s.request_usd_bn`` (M5);
     ``circumvention`` ``[E]`` 0-1 (M10); ``u`` ``[E, UNIFORMS_PER_DAY]``; ``strike_intensity``
     ``[E]`` multiplies all strike rates (default 1). Disabled: no strikes, see module docstring.
@@ -231,7 +231,9 @@ def strike_and_repair(
                        restored_today=z.copy(), work_plan=np.zeros_like(s.work_plan),
                        tool_plan=np.zeros_like(s.tool_plan), request_usd_bn=z.copy()), []
     intensity = np.ones(E) if strike_intensity is None else np.asarray(strike_intensity, float)
-    D = np.ceil(np.maximum(np.asarray(signoff_delay_days, dtype=np.float64), 0.0))
+    # NaN: nobody decided anything yesterday, so no delay is known
+    D = np.ceil(np.maximum(np.nan_to_num(np.asarray(signoff_delay_days, dtype=np.float64)),
+                           0.0))
     circ = np.clip(np.asarray(circumvention, dtype=np.float64), 0.0, 1.0)
     granted = np.maximum(np.asarray(repair_granted, dtype=np.float64), 0.0)
     f = np.where(s.request_usd_bn > 1e-15,

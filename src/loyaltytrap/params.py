@@ -126,6 +126,15 @@ def per_member(x: np.ndarray | float, E: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(x, dtype=np.float64), (E,)).copy()
 
 
+def member_array(x: np.ndarray | float, E: int) -> np.ndarray:
+    """A per-member input ``[E]`` as a float64 ``[E]`` array for a compiled kernel: the array
+    itself when it is one already (not copied: kernels do not write their inputs)."""
+    if isinstance(x, np.ndarray) and x.shape == (E,) and x.dtype == np.float64 \
+            and x.flags.c_contiguous:
+        return x
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), (E,)))
+
+
 def replace(record: Any, **changes: Any) -> Any:
     """A copy of a frozen record with some fields changed."""
     return dataclasses.replace(record, **changes)

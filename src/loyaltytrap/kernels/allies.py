@@ -8,7 +8,7 @@ import numpy as np
 from ..events import EventBatch
 from ..mechanisms import allies
 from ..mechanisms.allies import AlliesParams, AlliesState
-from ..params import per_member
+from ..params import packed, per_member
 
 _HAZARDS = tuple(f"{k}_hazard" for k in allies.KEYS)
 _WEIGHTS = tuple(f"{k}_weight" for k in allies.KEYS)
@@ -82,14 +82,16 @@ def lose_allies(
     if not p.enabled:
         return allies.lose_allies(s, p, day, u)
     E = s.status.shape[0]
+    pmv = packed(p, f"allies:{E}", lambda: (
+        tuple([per_member(getattr(p, n), E) for n in _HAZARDS]),
+        tuple([per_member(getattr(p, n), E) for n in _WEIGHTS]),
+        *(per_member(getattr(p, n), E) for n in (
+            "other_channels", "hungary_election_day", "hungary_opposition_lead",
+            "hungary_poll_error_sd", "recovery_rate", "iran_drone_parts_share",
+            "defect_sensitivity"))))
     args = (
         s.status, s.status0, s.lost, s.lost_day, s.election_held, s.opposition_won,
-        s.election_margin, s.capacity0, u,
-        tuple([per_member(getattr(p, n), E) for n in _HAZARDS]),
-        tuple([per_member(getattr(p, n), E) for n in _WEIGHTS]), per_member(p.other_channels, E),
-        per_member(p.hungary_election_day, E), per_member(p.hungary_opposition_lead, E),
-        per_member(p.hungary_poll_error_sd, E), per_member(p.recovery_rate, E),
-        per_member(p.iran_drone_parts_share, E), per_member(p.defect_sensitivity, E), int(day))
+        s.election_margin, s.capacity0, u, *pmv, int(day))
     fblock, bblock, rows, flags, n_events, need_z = _lose(*args, _NO_Z)
     if need_z:  # Hungary votes today
         fblock, bblock, rows, flags, n_events, need_z = _lose(*args, allies.polling_z(u))

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from scipy.special import ndtri
 
 from ..events import EventBatch
 from ..mechanisms import front
 from ..mechanisms.front import FrontParams, FrontState
-from ..params import per_member
+from ..params import member_array, packed, per_member
+from .special import NDTRI
 
 
 @numba.njit(cache=True)
 def _fight(own0, opp0, slack0_, slack_init, exhausted0, supply_ratio, equipment_ok,
-           competence, latency, truth, z, weights, tau, noise_sd, alpha, beta, square,
-           commit_losses, own_repl, opp_repl, ref_losses, xp, front_el, equip_gain,
-           intensity_el, day):  # pragma: no cover - compiled
-    # plain ``fight`` member by member, in its order of operations
+           competence, latency, truth, u, weights, pm, square, day,
+           ndtri):  # pragma: no cover - compiled
+    # plain ``fight`` member by member, in its order of operations (the daily noise drawn
+    # here from the uniforms by scipy's ndtri)
     E = own0.shape[0]
+    (tau, noise_sd, alpha, beta, commit_losses, own_repl, opp_repl, ref_losses, xp, front_el,
+     equip_gain, intensity_el) = (pm[0], pm[1], pm[2], pm[3], pm[4], pm[5], pm[6], pm[7],
+                                  pm[8], pm[9], pm[10], pm[11])
+    z = np.empty((E, 2))
+    for e in range(E):
+        for i in range(2):
+            z[e, i] = ndtri(min(max(np.float64(u[e, i]), 1e-12), 1.0 - 1e-12), 0)
     own = np.empty(E)
     opp = np.empty(E)
     own_loss = np.empty(E)
@@ -141,26 +148,21 @@ def fight(
     if not p.enabled:
         return front.fight(s, p, day, supply_ratio, equipment_ok, competence,
                            decision_latency_days, truth, u)
-    z = ndtri(np.clip(u[:, :2].astype(np.float64), 1e-12, 1.0 - 1e-12))
-    weights = np.stack([per_member(x, E) for x in (
-        p.supply_weight, p.equipment_weight, p.competence_weight, p.timeliness_weight,
-        p.truth_weight)], axis=1)
-
-    def m(x: np.ndarray | float) -> np.ndarray:
-        if isinstance(x, np.ndarray) and x.shape == (E,) and x.dtype == np.float64 \
-                and x.flags.c_contiguous:
-            return x  # the common case: read, not written, by the kernel
-        return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), (E,)))
-
+    weights, pm = packed(p, f"front:{E}", lambda: (
+        np.stack([per_member(x, E) for x in (
+            p.supply_weight, p.equipment_weight, p.competence_weight, p.timeliness_weight,
+            p.truth_weight)], axis=1),
+        np.stack([per_member(x, E) for x in (
+            p.timeliness_tau_days, p.daily_noise_sd, p.alpha, p.beta, p.reserve_commit_losses,
+            p.own_replacements, p.opponent_replacements, p.reference_own_losses,
+            p.exhausted_pressure, p.front_pressure_elasticity, p.equipment_pressure_gain,
+            p.intensity_elasticity)])))
     (own, opp, own_loss, opp_loss, committed, slack, exhausted, order, new, factors, eff,
      strength, pressure, intensity) = _fight(
-        s.own, s.opp, s.slack, s.slack0, s.exhausted_day, m(supply_ratio), m(equipment_ok),
-        m(competence), m(decision_latency_days), m(truth), z, weights,
-        m(p.timeliness_tau_days), m(p.daily_noise_sd), m(p.alpha), m(p.beta),
-        p.law == "square", m(p.reserve_commit_losses), m(p.own_replacements),
-        m(p.opponent_replacements), m(p.reference_own_losses), m(p.exhausted_pressure),
-        m(p.front_pressure_elasticity), m(p.equipment_pressure_gain),
-        m(p.intensity_elasticity), int(day))
+        s.own, s.opp, s.slack, s.slack0, s.exhausted_day, member_array(supply_ratio, E),
+        member_array(equipment_ok, E), member_array(competence, E),
+        member_array(decision_latency_days, E), member_array(truth, E), u, weights, pm,
+        p.law == "square", int(day), NDTRI)
     mm, k = np.nonzero(new)
     events = [EventBatch("slack_exhausted", mm, value=order[mm, k], value2=own[mm],
                          label=np.array(front.SLACKS, dtype=object)[k])] if len(mm) else []

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from scipy.special import ndtri
 
 from ..events import EventBatch
 from ..mechanisms import industry
 from ..mechanisms.industry import IndustryParams, IndustryState
-from ..params import per_member
+from ..params import member_array, packed, per_member
+from .special import NDTRI
+
+_COMP_LINE = industry.COMP_LINE.astype(np.int64)
+_COMP_PLANT = industry.COMP_PLANT.astype(np.int64)
+_IMPORTED = industry.IMPORTED.astype(np.int64)
 
 
 @numba.njit(cache=True)
@@ -26,11 +30,21 @@ def _leontief(rate, good, comp_line, out, binding):  # pragma: no cover - compil
 
 @numba.njit(cache=True)
 def _produce(line_rate, design, k, part_cost, grey_capacity, inventory0, inventory_def0,
-             pipeline0, pipeline_def0, request0, capacity, tools, circ, granted, z,
+             pipeline0, pipeline_def0, request0, capacity, tools, circ_in, granted_in, u,
              grey_defect, slope, cover_days, lead_days, product, comp_line, comp_plant,
-             imported):  # pragma: no cover - compiled
-    # plain ``produce`` (enabled) member by member, in its order of operations
+             imported, ndtri):  # pragma: no cover - compiled
+    # plain ``produce`` (enabled) member by member, in its order of operations; the day's
+    # inputs as the engine has them (circumvention clipped here, the order noise drawn here
+    # from the uniform by scipy's ndtri)
     E, L = line_rate.shape
+    circ = np.empty(E)
+    granted = np.empty(E)
+    z = np.empty(E)
+    for e in range(E):
+        circ[e] = min(max(circ_in[e], 0.0), 1.0)
+        granted[e] = granted_in[e]
+        q = min(max(np.float64(u[e, 0]), 1e-6), 1 - 1e-6)
+        z[e] = min(max(ndtri(q, 0), -4.0), 4.0)
     C = design.shape[1]
     CI = imported.shape[0]
     T = pipeline0.shape[2]
@@ -136,19 +150,17 @@ def produce(
     if not p.enabled:
         return industry.produce(s, p, day, plant_capacity, tool_share, circumvention,
                                 parts_budget_granted, u)
-    circ = np.clip(np.asarray(circumvention, dtype=np.float64), 0.0, 1.0)
-    z = np.clip(ndtri(np.clip(u[:, 0].astype(np.float64), 1e-6, 1 - 1e-6)), -4.0, 4.0)
+    pm = packed(p, f"industry:{E}", lambda: np.stack([
+        per_member(p.grey_defect_rate, E), per_member(p.defect_slope, E),
+        per_member(p.parts_cover_days, E)]))
     (output, binding, good, inv, inv_def, pipe, pipe_def, arrived, ordered, used, defect_rate,
      d, request) = _produce(
-        s.line_rate, s.design, np.ascontiguousarray(s.parts_per_unit, dtype=np.float64),
-        s.part_cost, s.grey_capacity, s.inventory, s.inventory_defective, s.pipeline,
-        s.pipeline_defective, s.request_usd_bn, np.ascontiguousarray(plant_capacity),
-        np.ascontiguousarray(tool_share), np.broadcast_to(circ, (E,)).copy(),
-        np.broadcast_to(np.asarray(parts_budget_granted, dtype=np.float64), (E,)).copy(), z,
-        per_member(p.grey_defect_rate, E), per_member(p.defect_slope, E),
-        per_member(p.parts_cover_days, E), float(p.parts_lead_time_days),
-        p.plant_combination != "min", industry.COMP_LINE.astype(np.int64),
-        industry.COMP_PLANT.astype(np.int64), industry.IMPORTED.astype(np.int64))
+        s.line_rate, s.design, s.parts_per_unit, s.part_cost, s.grey_capacity, s.inventory,
+        s.inventory_defective, s.pipeline, s.pipeline_defective, s.request_usd_bn,
+        np.ascontiguousarray(plant_capacity), np.ascontiguousarray(tool_share),
+        member_array(circumvention, E), member_array(parts_budget_granted, E), u, pm[0], pm[1],
+        pm[2], float(p.parts_lead_time_days), p.plant_combination != "min", _COMP_LINE,
+        _COMP_PLANT, _IMPORTED, NDTRI)
     events = industry.bottleneck_events(s.binding, binding, output, s.line_rate)
     return industry.after_day(
         s, p, output=output, potential=good, binding=binding, inventory=inv,

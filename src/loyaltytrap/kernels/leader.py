@@ -9,7 +9,7 @@ from ..events import EventBatch
 from ..mechanisms import leader
 from ..mechanisms.hierarchy import Tree
 from ..mechanisms.leader import FIX, IGNORE, SCAPEGOAT, LeaderParams, LeaderState
-from ..params import per_member
+from ..params import packed, per_member
 
 _BLOCK = 128  # NumPy's pairwise-summation block (PW_BLOCKSIZE)
 
@@ -198,11 +198,12 @@ def react_to_surprises(
     events: list[EventBatch] = []
     if p.enabled:
         E = surfaced.shape[0]
+        pmv = packed(p, f"leader:{E}", lambda: tuple(per_member(getattr(p, n), E) for n in (
+            "surprise_threshold", "surprise_floor", "response_scapegoat", "response_fix",
+            "fix_share")))
         (surprise, response, target, fix_resolved, surprises_total, responses_total, amount,
          n_surprises) = _react(
-            surfaced, known_before, per_member(p.surprise_threshold, E),
-            per_member(p.surprise_floor, E), per_member(p.response_scapegoat, E),
-            per_member(p.response_fix, E), per_member(p.fix_share, E), u, tree.parent(),
+            surfaced, known_before, *pmv, u, tree.parent(),
             tree.level_of(), min(p.scapegoat_level, tree.levels - 1), s.surprises_total,
             s.responses_total)
         if n_surprises:

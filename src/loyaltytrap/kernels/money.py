@@ -9,7 +9,7 @@ import numpy as np
 from ..events import EventBatch
 from ..mechanisms import money
 from ..mechanisms.money import MoneyParams, MoneyState
-from ..params import per_member
+from ..params import member_array, packed, per_member
 
 _MILESTONES = np.array(money.MILESTONES)
 
@@ -109,17 +109,17 @@ def spend(
     if not p.enabled:
         return money.spend(s, p, day, war_intensity, spend_requests, diverted, u)
     E = s.reserves.shape[0]
+    pmv = packed(p, f"money:{E}", lambda: tuple(per_member(getattr(p, n), E) for n in (
+        "civil_spending_gdp_share", "war_spending_gdp_share",
+        "baseline_reserve_draw_usd_bn_per_year", "revenue_erosion_per_year",
+        "risk_midpoint_gdp_share", "risk_width_gdp_share", "refusal_max",
+        "expensive_fix_usd_bn", "reserve_floor_usd_bn", "burn_smoothing_days")))
     out, members, counts, n_events = _spend(
         s.reserves, s.initial_reserves, s.gdp, s.burn_ema, s.risk_aversion,
         s.refused_count_total, s.refused_total, s.granted_total, s.unaffordable_total,
-        s.arrears_total, s.diverted_total, per_member(war_intensity, E),
-        per_member(spend_requests, E), per_member(diverted, E), u,
-        per_member(p.civil_spending_gdp_share, E), per_member(p.war_spending_gdp_share, E),
-        per_member(p.baseline_reserve_draw_usd_bn_per_year, E),
-        per_member(p.revenue_erosion_per_year, E), per_member(p.risk_midpoint_gdp_share, E),
-        per_member(p.risk_width_gdp_share, E), per_member(p.refusal_max, E),
-        per_member(p.expensive_fix_usd_bn, E), per_member(p.reserve_floor_usd_bn, E),
-        per_member(p.burn_smoothing_days, E), _MILESTONES, int(day))
+        s.arrears_total, s.diverted_total, member_array(war_intensity, E),
+        member_array(spend_requests, E), member_array(diverted, E), u, *pmv, _MILESTONES,
+        int(day))
     # the new fields are rows of one block (views: one allocation and boxing, not 18)
     (reserves, revenue, spending, div, granted, refused, unaffordable, arrears, burn_ema,
      runway, risk, count_total, refused_total, granted_total, unaffordable_total,

@@ -13,7 +13,7 @@ from ..mechanisms import stability
 from ..mechanisms.elites import ElitesState
 from ..mechanisms.front import FrontState
 from ..mechanisms.stability import StabilityParams, StabilityState
-from ..params import per_member
+from ..params import packed, per_member
 
 
 @numba.njit(cache=True)
@@ -106,17 +106,17 @@ def assess_stability(
 ) -> tuple[StabilityState, list[EventBatch]]:
     """Compiled :func:`loyaltytrap.mechanisms.stability.assess_stability`."""
     E = stress.shape[0]
-    w = (per_member(p.weight_military, E), per_member(p.weight_fiscal, E),
-         per_member(p.weight_elite, E), per_member(p.weight_information, E),
-         per_member(p.weight_command, E))
+    pmv = packed(p, f"stability:{E}", lambda: tuple(per_member(getattr(p, n), E) for n in (
+        "weight_military", "weight_fiscal", "weight_elite", "weight_information",
+        "weight_command", "base_hazard", "stress_sensitivity", "collapse_threshold",
+        "threshold_days", "threat_floor")))
+    w = pmv[:5]
     if not p.enabled:  # stability measured, nothing else moves
         clipped, stab, _total = _measure(stress, *w)
         return StabilityState(stab, clipped, s.below_days, s.collapsed, s.collapse_day,
                               s.cause, s.threat), []
     clipped, stab, total, below, collapsed, collapse_day, cause, threat, n_new = _assess(
-        stress, *w, per_member(p.base_hazard, E), per_member(p.stress_sensitivity, E),
-        per_member(p.collapse_threshold, E), per_member(p.threshold_days, E),
-        per_member(p.threat_floor, E), u, int(day), s.below_days, s.collapsed,
+        stress, *pmv, u, int(day), s.below_days, s.collapsed,
         s.collapse_day, s.cause)
     events = (stability.collapse_events(collapsed & ~s.collapsed, stab, total, cause)
               if n_new else [])

@@ -9,20 +9,20 @@ import numpy as np
 from ..events import EventBatch
 from ..mechanisms import strikes
 from ..mechanisms.strikes import StrikesParams, StrikesState
-from ..params import packed, per_member
+from ..params import member_array, packed, per_member
 from .special import PDTR
 
 
 @numba.njit(cache=True)
 def _strikes_day(capacity0, backlog0, wait0, work_left0, job_start0, job_waited0, tools0,
-                 tool_wait0, pipeline0, work_plan0, tool_plan0, request0, totals0, by_plant0,
-                 delay, circ_in, granted_in, u, hazard, pm, day,
-                 pdtr):  # pragma: no cover - compiled
+                 tool_wait0, pipeline0, work_plan0, tool_plan0, request0, lost_total0,
+                 restored_total0, strikes_total0, restores_total0, restore_days_total0,
+                 ordered_total0, arrived_total0, usable_total0, destroyed_total0, delay,
+                 circ_in, granted_in, u, hazard, pm, day, pdtr):  # pragma: no cover - compiled
     # plain strike_and_repair, plant by plant, in its order of operations, then the other
     # strikes (scipy's Poisson CDF, counted up as plain poisson_quantile does) and the
-    # totals of after_day: totals0 [5, E] capacity lost, restored, strikes, jobs done and
-    # their days so far; by_plant0 [4, E, P] tools ordered, arrived, usable, destroyed so
-    # far. The day's inputs arrive as the engine has them (the delay may be NaN: 0).
+    # totals of after_day. The day's inputs arrive as the engine has them (the delay may be
+    # NaN: 0).
     E, P = capacity0.shape
     T = pipeline0.shape[2]
     D = np.empty(E)
@@ -174,19 +174,19 @@ def _strikes_day(capacity0, backlog0, wait0, work_left0, job_start0, job_waited0
             n_events += hit[e, pl] + done[e, pl]
             ls += lost[e, pl]
             rs += restored[e, pl]
-            by_plant[0, e, pl] = by_plant0[0, e, pl] + ordered[e, pl]
-            by_plant[1, e, pl] = by_plant0[1, e, pl] + arrived[e, pl]
-            by_plant[2, e, pl] = by_plant0[2, e, pl] + usable[e, pl]
-            by_plant[3, e, pl] = by_plant0[3, e, pl] + tools_lost[e, pl]
+            by_plant[0, e, pl] = ordered_total0[e, pl] + ordered[e, pl]
+            by_plant[1, e, pl] = arrived_total0[e, pl] + arrived[e, pl]
+            by_plant[2, e, pl] = usable_total0[e, pl] + usable[e, pl]
+            by_plant[3, e, pl] = destroyed_total0[e, pl] + tools_lost[e, pl]
         st = nh + k
         strikes_today[e] = st
         today[0, e] = ls
         today[1, e] = rs
-        totals[0, e] = totals0[0, e] + ls
-        totals[1, e] = totals0[1, e] + rs
-        totals[2, e] = totals0[2, e] + st
-        totals[3, e] = totals0[3, e] + n_done[e]
-        totals[4, e] = totals0[4, e] + restore_days[e]
+        totals[0, e] = lost_total0[e] + ls
+        totals[1, e] = restored_total0[e] + rs
+        totals[2, e] = strikes_total0[e] + st
+        totals[3, e] = restores_total0[e] + n_done[e]
+        totals[4, e] = restore_days_total0[e] + restore_days[e]
     return (capacity, backlog, wait, work_left, job_start, waited, tools, tool_wait, pipe,
             work_plan, tool_plan, request, hit, strikes_today, today, totals, by_plant,
             done, done_days, done_waited, lost, tools_lost, n_events)
@@ -229,19 +229,15 @@ def strike_and_repair(
         pm = _packed(p, E)[0].copy()
         pm[_OTHERS] = per_member(p.other_strikes_per_day, E) * intensity
         hazard = strikes.daily_hazard(p, intensity)
-    f64 = np.ascontiguousarray
     (capacity, backlog, wait, work_left, job_start, waited, tools, tool_wait, pipe, work_plan,
      tool_plan, request, hit, strikes_today, today, totals, by_plant, done, done_days,
      done_waited, lost, tools_lost, n_events) = _strikes_day(
         s.capacity, s.backlog, s.wait, s.work_left, s.job_start, s.job_waited, s.tools,
-        s.tool_wait, s.tool_pipeline, s.work_plan, s.tool_plan, s.request_usd_bn,
-        np.stack([s.lost_total, s.restored_total, s.strikes_total, s.restores_total,
-                  s.restore_days_total]),
-        np.stack([s.tools_ordered_total, s.tools_arrived_total, s.tools_usable_total,
-                  s.tools_destroyed_total]),
-        f64(np.broadcast_to(signoff_delay_days, (E,)), dtype=np.float64),
-        f64(np.broadcast_to(circumvention, (E,)), dtype=np.float64),
-        f64(np.broadcast_to(repair_granted, (E,)), dtype=np.float64), u, hazard, pm,
+        s.tool_wait, s.tool_pipeline, s.work_plan, s.tool_plan, s.request_usd_bn, s.lost_total,
+        s.restored_total, s.strikes_total, s.restores_total, s.restore_days_total,
+        s.tools_ordered_total, s.tools_arrived_total, s.tools_usable_total,
+        s.tools_destroyed_total, member_array(signoff_delay_days, E),
+        member_array(circumvention, E), member_array(repair_granted, E), u, hazard, pm,
         int(day), PDTR)
     events: list[EventBatch] = []
     if n_events:

@@ -53,7 +53,7 @@ def instrument() -> None:
             setattr(engine, name, timed(f"step: {name}", fn))
     # the compiled twins, looked up on the kernels module at every call (timed inside the
     # sub-step that calls them: their time is part of it, shown apart)
-    for name in (n for n in kernels.__all__ if n not in ("HAVE_NUMBA", "PCG64_NEXT64", "enabled")):
+    for name in (n for n in kernels.__all__ if n not in ("HAVE_NUMBA", "enabled")):
         setattr(kernels, name, timed(f"  kernel: {name}", getattr(kernels, name)))
     engine.Streams.uniform = timed("step: Streams.uniform", engine.Streams.uniform)
     engine.step = timed("engine.step (total)", engine.step)

@@ -244,8 +244,11 @@ def test_daily_compiled_uniforms_are_numpys_float32(monkeypatch) -> None:
         out = [s.uniform("signoff", "queue", d, 13) for d in range(40)]  # odd size
         out += [s.uniform("purges", "draw", d, 5) for d in (3, 4, 9, 20, 33)]  # days skipped
         out.append(s.uniform("purges", "draw", 33, 5))  # the same day again: the same numbers
-        s = s.take(np.array([True, False, True]))
-        return out + [s.uniform("signoff", "queue", d, 13) for d in range(40, 50)]
+        out += [s.uniform("reporting", "sitrep", d, 41) for d in (0, 1, 2, 5)]  # a day a time
+        s = s.take(np.array([True, False, True]))  # mid-block for the small streams
+        return out + [s.uniform("signoff", "queue", d, 13) for d in range(40, 50)] + [
+            s.uniform("purges", "draw", 34, 5), s.uniform("reporting", "sitrep", 5, 41),
+            s.uniform("reporting", "sitrep", 6, 41)]
 
     fast = draws()
     monkeypatch.setenv("LOYALTYTRAP_KERNEL", "numpy")  # drawn by Generator.random(float32)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -40,14 +39,17 @@ STREAM_IDS: dict[str, int] = {
 BLOCK_DAYS = 16  # days of uniforms drawn per generator call (amortises Python overhead)
 
 
-def _compiled_draw() -> tuple[Any, Callable[..., None]] | None:
-    """The compiled daily draw (PCG64's C step function, the kernel), or None to draw
-    through NumPy (no Numba, or the kernels switched off)."""
+SMALL_SIZE = 16  # a stream of at most this many uniforms a day is drawn BLOCK_DAYS at a time
+
+
+def _compiled_draw() -> tuple[Callable[..., None], Callable[..., None]] | None:
+    """The compiled draws (a day, and a block of days), or None to draw through NumPy (no
+    Numba, or the kernels switched off)."""
     from . import kernels
 
     if not kernels.enabled():
         return None
-    return kernels.PCG64_NEXT64, kernels.draw_uniforms
+    return kernels.draw_uniforms, kernels.draw_uniform_days
 
 
 def stream_key(name: str) -> list[int]:
@@ -70,20 +72,25 @@ def member_generator(root_seed: int, member: int, stream: str) -> np.random.Gene
 
 @dataclass
 class _DailyDraws:
-    """Where the members' generators of one (stream, tag) stand, for the compiled daily draw:
-    the address of each generator's state, the second half of a 64-bit output not yet used
-    (``has``, ``half``; NumPy's float32 path keeps it for the next number), the last day
-    drawn and its uniforms."""
+    """Where the members' generators of one (stream, tag) stand, for the compiled draws: each
+    generator's PCG64 state (``st``, uint64 ``[E, 6]``, see
+    :func:`loyaltytrap.kernels.uniforms.pcg64_state`), the last day drawn and its uniforms,
+    and for a small stream the block of days drawn with it (``block`` ``[BLOCK_DAYS, E,
+    size]`` from day ``block_start``)."""
 
-    addresses: np.ndarray  # uint64 [E]
-    has: np.ndarray  # bool [E]
-    half: np.ndarray  # uint32 [E]
+    st: np.ndarray
     day: int = -1
     out: np.ndarray | None = None
+    block: np.ndarray | None = None
+    block_start: int = 0
 
     def take(self, idx: np.ndarray) -> _DailyDraws:
         """The draws of the rows ``idx``."""
-        return _DailyDraws(self.addresses[idx], self.has[idx], self.half[idx], self.day,
+        if self.block is not None:
+            block = self.block[:, idx]
+            out = block[self.day - self.block_start] if self.day >= 0 else None
+            return _DailyDraws(self.st[idx], self.day, out, block, self.block_start)
+        return _DailyDraws(self.st[idx], self.day,
                            None if self.out is None else self.out[idx])
 
 
@@ -97,7 +104,7 @@ class Streams:
         # without the compiled draw: (stream, tag) -> (first day, uniforms [BLOCK_DAYS,
         # rows, size], the rows of this batch in them or None for all), day-major
         self._blocks: dict[tuple[str, str], tuple[int, np.ndarray, np.ndarray | None]] = {}
-        # with it: (stream, tag) -> the generators' state, drawn a day at a time
+        # with it: (stream, tag) -> the generators' PCG64 states and the last draws
         self._daily: dict[tuple[str, str], _DailyDraws] = {}
         self._draw = _compiled_draw()
 
@@ -140,23 +147,31 @@ class Streams:
 
     def _uniform_daily(self, key: tuple[str, str], day: int, size: int) -> np.ndarray:
         assert self._draw is not None
+        from .kernels.uniforms import pcg64_state
+
         d = self._daily.get(key)
         if d is None:
             gens = self.generators(key[0] + ":" + key[1])
-            E = len(gens)
-            d = _DailyDraws(np.array([g.bit_generator.ctypes.state_address for g in gens],
-                                     dtype=np.uint64), np.zeros(E, bool), np.zeros(E, np.uint32))
+            d = _DailyDraws(np.array([pcg64_state(g) for g in gens], dtype=np.uint64))
             self._daily[key] = d
         if day == d.day and d.out is not None:
             return d.out
         if day < d.day:
             raise ValueError(f"uniforms of {key} asked for day {day} after day {d.day}")
-        next64, draw = self._draw
-        E = len(d.addresses)
-        while d.day < day:  # days nobody asked for are drawn and dropped
-            out = np.empty((E, size), dtype=np.float32)
-            draw(next64, d.addresses, d.has, d.half, out)
-            d.day += 1
+        draw_day, draw_days = self._draw
+        E = len(d.st)
+        if size <= SMALL_SIZE:  # a block of days in one call (days nobody asks for included)
+            while d.block is None or day >= d.block_start + BLOCK_DAYS:
+                if d.block is not None:
+                    d.block_start += BLOCK_DAYS
+                d.block = np.empty((BLOCK_DAYS, E, size), dtype=np.float32)
+                draw_days(d.st, d.block)
+            out = d.block[day - d.block_start]
+        else:  # a day at a time, in cache when the day's passes read it
+            for _ in range(day - d.day):  # days nobody asked for are drawn and dropped
+                out = np.empty((E, size), dtype=np.float32)
+                draw_day(d.st, out)
+        d.day = day
         d.out = out
         return out
 

@@ -20,7 +20,8 @@ member instead of many NumPy calls and passes over ``[E, N]`` / ``[E, K, N]`` te
   (:func:`lose_allies`), M11 the leader's surprises (:func:`react_to_surprises`), M12 the
   regime's stability and its stress inputs (:func:`assess_stability`,
   :func:`military_stress`, :func:`elite_stress`);
-- the daily draw of each member's uniforms (:func:`draw_uniforms`).
+- the draws of each member's uniforms, a day or a block of days at a time
+  (:func:`draw_uniforms`, :func:`draw_uniform_days`).
 
 ``tests/test_kernels*.py`` check each against its plain version, and a whole run with and
 without them. The engine uses them when Numba is installed and ``LOYALTYTRAP_KERNEL`` is not
@@ -64,12 +65,12 @@ if HAVE_NUMBA:
     from .purges import purge_officers
     from .stability import assess_stability, elite_stress, military_stress
     from .strikes import strike_and_repair
-    from .uniforms import PCG64_NEXT64, draw_uniforms
+    from .uniforms import draw_uniform_days, draw_uniforms
 
 __all__ = [
-    "HAVE_NUMBA", "PCG64_NEXT64", "allocate", "assess_stability", "decide", "draw_causes",
+    "HAVE_NUMBA", "allocate", "assess_stability", "decide", "draw_causes", "draw_uniform_days",
     "draw_uniforms", "elite_stress", "enabled", "fight", "lose_allies", "military_stress",
     "move_agents", "officer_sums", "place_problems", "produce", "purge_officers",
-    "react_to_surprises",
-    "sanitize_reports", "shrink_reports", "spend", "spread_fear", "strike_and_repair",
+    "react_to_surprises", "sanitize_reports", "shrink_reports", "spend", "spread_fear",
+    "strike_and_repair",
 ]

@@ -297,3 +297,52 @@ def test_purge_day_kernel_matches_numpy(small: Scenario, harsh: bool, daily_stat
                     np.testing.assert_array_equal(x, y, f"{a.event}.{f.name}")
         purged += sum(len(b) for b in ev_p if b.event == "purge")
     assert purged > (100 if harsh else 0)
+
+
+@pytest.mark.parametrize("extra", [
+    (), ("reporting.hop_delay_days=0", "hierarchy.levels=8", "hierarchy.branching=2"),
+    ("purges.candour_purge_prob=0.3", "purges.scapegoat_purge_prob=0.5",
+     "leader.response_scapegoat=0.4", "leader.response_fix=0.5",
+     "leader.surprise_threshold=0.05"),
+    ("signoff.enabled=false", "leader.enabled=false", "purges.enabled=false"),
+])
+def test_command_day_kernel_matches_numpy(small: Scenario, extra: tuple[str, ...],
+                                          daily_states) -> None:
+    # sub-steps 6-10 in one compiled call against the plain engine.command_day, day after day
+    # from the same state, under pressures, shortages and money worries drawn at random
+    from loyaltytrap.engine import command_day
+    from loyaltytrap.rng import Streams
+
+    sc = small.with_overrides(list(extra))
+    *_, (state, params) = daily_states(sc, 40, members=5, seed=19)
+    rng = np.random.default_rng(20)
+    E = state.members
+    s_plain, s_fast = Streams(6, np.arange(E)), Streams(6, np.arange(E))
+    plain = fast = state
+    n_events: dict[str, int] = {}
+    for _ in range(60):
+        front = 1.0 + rng.exponential(0.5, (E, 2))
+        supply, risk = rng.uniform(0.3, 1.2, E), rng.random(E)
+        out_p = command_day(plain, params, front, supply, risk, s_plain)
+        out_f = kernels.command_day(fast, params, front, supply, risk, s_fast)
+        for a, b in zip(out_p[:6], out_f[:6], strict=True):
+            _assert_same(a, b)
+        np.testing.assert_allclose(out_p[7], out_f[7], rtol=1e-12)
+        ev_p, ev_f = [b for b in out_p[6] if len(b)], out_f[6]  # the log keeps non-empty ones
+        assert [(b.event, b.member.tolist()) for b in ev_p] == [
+            (b.event, b.member.tolist()) for b in ev_f]
+        for a, b in zip(ev_p, ev_f, strict=True):
+            for f in ("officer", "level", "value", "value2"):
+                x, y = getattr(a, f), getattr(b, f)
+                if x is not None:
+                    np.testing.assert_allclose(x, y, rtol=1e-10, err_msg=f"{a.event}.{f}")
+            if a.label is not None:
+                assert a.label.tolist() == b.label.tolist()
+            n_events[a.event] = n_events.get(a.event, 0) + len(a)
+        names = ("officers", "reports", "decisions", "leader", "purges", "pressure")
+        plain = dataclasses.replace(plain, day=plain.day + 1, **dict(zip(names, out_p[:6],
+                                                                         strict=True)))
+        fast = dataclasses.replace(fast, day=fast.day + 1, **dict(zip(names, out_f[:6],
+                                                                      strict=True)))
+    if "purges.enabled=false" not in extra:
+        assert n_events.get("surfaced", 0) > 0 and n_events.get("purge", 0) > 0

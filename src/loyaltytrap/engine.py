@@ -128,7 +128,7 @@ def init_state(params: Params, streams: Streams) -> State:
 
 
 def world_pressure(
-    state: State, params: Params, front: FrontState, supply_ratio: np.ndarray,
+    state: State, params: Params, front_pressure: np.ndarray, supply_ratio: np.ndarray,
     risk_aversion: np.ndarray,
 ) -> Pressure:
     """What the war asks of the command today: the front's losses raise front and equipment
@@ -136,9 +136,9 @@ def world_pressure(
     fresh front problems, and scarce money (M5) makes everyone pass decisions up."""
     E = state.members
     problem = np.ones((E, K))
-    problem[:, 0] = front.problem_pressure[:, 0]
+    problem[:, 0] = front_pressure[:, 0]
     problem[:, 1] = 1.0 + params.world.shortage_pressure * np.clip(1.0 - supply_ratio, 0, 1)
-    problem[:, 2] = front.problem_pressure[:, 1]
+    problem[:, 2] = front_pressure[:, 1]
     extra = np.zeros((E, K))
     extra[:, 0] = state.decisions.reruns / params.tree.n_units
     return Pressure(problem=problem, extra=extra, risk_aversion=risk_aversion)
@@ -170,8 +170,7 @@ def split_by_domain(total: np.ndarray, unresolved: np.ndarray) -> np.ndarray:
 
 def step(state: State, params: Params, streams: Streams) -> tuple[State, list[EventBatch]]:
     """One day, sub-steps in causal order."""
-    t, tree, E, N = state.day, params.tree, state.members, params.tree.n
-    U = tree.n_units
+    t, tree = state.day, params.tree
     o = state.officers
     fast = kernels.enabled()  # the compiled twins of the officer-level passes
 
@@ -204,41 +203,13 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
         o.competence.mean(axis=1), decision_latency(state.decisions),
         timely_share(state.reports), streams.uniform("front", "draw", t, 2),
     )
-    # 6. the war generates problems at the units
-    pressure = world_pressure(state, params, front, industry.supply_ratio,
-                              money.risk_aversion)
-    new, sev = draw_problems(
-        params.world, pressure,
-        streams.uniform("world", "arrival", t, U), streams.uniform("world", "severity", t, U),
-        *((kernels.place_problems,) if fast else ()),
-    )
-    # 7. M2: sitreps climb the chain or are buried; buried news surfaces once visible
-    known_before = state.reports.known.sum(axis=1)
-    sitreps = kernels.sanitize_reports if fast else sanitize_reports
-    reports = sitreps(state.reports, params.reporting, tree, t, new, sev,
-                      o.fear, o.candour, streams.uniform("reporting", "sitrep", t, N))
-    # 8. M4: requests for decisions queue, climb to whoever dares own them, fixes work or not
-    front_share = reports.unresolved[:, 0] / np.maximum(reports.unresolved.sum(axis=1), 1e-12)
-    u_dec = streams.uniform("signoff", "queue", t, 4 * N).reshape(E, 4, N)
-    decisions = sign_off(state.decisions, params.signoff, tree, new.sum(axis=1), front_share,
-                         o.fear, o.competence, o.status, pressure.risk_aversion, u_dec,
-                         streams.uniform("signoff", "reruns", t, 1),
-                         *((kernels.decide,) if fast else ()))
-    # 9. M11: a sudden close of the gap surprises the leader, who answers by his rule
-    leader, ev_leader = (kernels.react_to_surprises if fast else react_to_surprises)(
-        state.leader, params.leader, tree, known_before, reports.surfaced, state.leader.threat,
-        streams.uniform("leader", "response", t, 1),
-    )
-    decisions = settle(decisions, leader.fix_resolved)
-    fixed = decisions.fixed + decisions.expired + leader.fix_resolved
-    buried_fix = params.reporting.buried_fix_factor if params.reporting.enabled else 1.0
-    reports = remove_resolved(reports, split_by_domain(fixed, reports.unresolved), buried_fix,
-                              *((kernels.shrink_reports,) if fast else ()))
-    # 10. M3: candour, scapegoats and liabilities are purged; fear spreads and decays
-    officers, purges, ev_purge = (kernels.purge_officers if fast else purge_officers)(
-        state.purges, params.purges, tree, o, t, reports.candid, reports.surfaced,
-        leader.target, leader.threat, streams.uniform("purges", "draw", t, N), streams,
-    )
+    # 6-10. the command: problems arise at the units, sitreps climb the chain or are buried
+    #    (M2), decisions queue and climb (M4), the leader is surprised and answers (M11),
+    #    purges (M3); one compiled call with the kernels (kernels.command_day)
+    officers, reports, decisions, leader, purges, pressure, ev_command, fear_mean = (
+        kernels.command_day if fast else command_day)(
+        state, params, front.problem_pressure, industry.supply_ratio, money.risk_aversion,
+        streams)
     # 11. M9: strikes inside the borders, the shrinking cushion and the leader's surprises
     #     unnerve the elites; they hoard, withdraw, and may run the banks
     reserve_fall = 1.0 - money.reserves / np.maximum(money.initial_reserves, 1e-12)
@@ -251,8 +222,7 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     mil, eli = (kernels.military_stress, kernels.elite_stress) if fast else (
         military_stress, elite_stress)
     stress = np.stack([mil(front), np.clip(reserve_fall, 0.0, 1.0),
-                       eli(elites), 1.0 - timely_share(reports),
-                       officers.fear.mean(axis=1)],
+                       eli(elites), 1.0 - timely_share(reports), fear_mean],
                       axis=1)
     stability, ev_regime = (kernels.assess_stability if fast else assess_stability)(
         state.stability, params.stability, t, stress,
@@ -261,9 +231,7 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     if params.stability.enabled:
         leader = dataclasses.replace(leader, threat=stability.threat)
 
-    events = [*ev_allies, *ev_money, *ev_strikes, *ev_industry, *ev_front,
-              *_surfacing_events(reports, tree), *ev_leader, *ev_purge,
-              *_rerun_events(decisions, pressure.risk_aversion, officers.fear.mean(axis=1), tree),
+    events = [*ev_allies, *ev_money, *ev_strikes, *ev_industry, *ev_front, *ev_command,
               *ev_elites, *ev_regime]
     new = State(t + 1, officers, reports, decisions, purges, leader, money, industry, strikes,
                 front, elites, allies, stability, pressure)
@@ -272,6 +240,51 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
         new = freeze_members(fallen, new, state)
         events = [drop_members(b, fallen) for b in events]
     return new, events
+
+
+def command_day(
+    state: State, params: Params, front_pressure: np.ndarray, supply_ratio: np.ndarray,
+    risk_aversion: np.ndarray, streams: Streams,
+) -> tuple[OfficerState, ReportState, DecisionState, LeaderState, PurgeState, Pressure,
+           list[EventBatch], np.ndarray]:
+    """Sub-steps 6-10 of a day, the chain of command's: returns the officers, reports,
+    decisions, leader, purges and the war's pressure after them, their events and the
+    officers' mean fear ``[E]``. ``front_pressure`` ``[E, 2]`` (front, equipment),
+    ``supply_ratio`` ``[E]`` and ``risk_aversion`` ``[E]`` are today's, from M8, M6, M5."""
+    t, tree, E, N = state.day, params.tree, state.members, params.tree.n
+    U = tree.n_units
+    o = state.officers
+    # 6. the war generates problems at the units
+    pressure = world_pressure(state, params, front_pressure, supply_ratio, risk_aversion)
+    new, sev = draw_problems(params.world, pressure, streams.uniform("world", "arrival", t, U),
+                             streams.uniform("world", "severity", t, U))
+    # 7. M2: sitreps climb the chain or are buried; buried news surfaces once visible
+    known_before = state.reports.known.sum(axis=1)
+    reports = sanitize_reports(state.reports, params.reporting, tree, t, new, sev,
+                               o.fear, o.candour, streams.uniform("reporting", "sitrep", t, N))
+    # 8. M4: requests for decisions queue, climb to whoever dares own them, fixes work or not
+    front_share = reports.unresolved[:, 0] / np.maximum(reports.unresolved.sum(axis=1), 1e-12)
+    u_dec = streams.uniform("signoff", "queue", t, 4 * N).reshape(E, 4, N)
+    decisions = sign_off(state.decisions, params.signoff, tree, new.sum(axis=1), front_share,
+                         o.fear, o.competence, o.status, pressure.risk_aversion, u_dec,
+                         streams.uniform("signoff", "reruns", t, 1))
+    # 9. M11: a sudden close of the gap surprises the leader, who answers by his rule
+    leader, ev_leader = react_to_surprises(
+        state.leader, params.leader, tree, known_before, reports.surfaced, state.leader.threat,
+        streams.uniform("leader", "response", t, 1),
+    )
+    decisions = settle(decisions, leader.fix_resolved)
+    fixed = decisions.fixed + decisions.expired + leader.fix_resolved
+    buried_fix = params.reporting.buried_fix_factor if params.reporting.enabled else 1.0
+    reports = remove_resolved(reports, split_by_domain(fixed, reports.unresolved), buried_fix)
+    # 10. M3: candour, scapegoats and liabilities are purged; fear spreads and decays
+    officers, purges, ev_purge = purge_officers(
+        state.purges, params.purges, tree, o, t, reports.candid, reports.surfaced,
+        leader.target, leader.threat, streams.uniform("purges", "draw", t, N), streams)
+    fear_mean = officers.fear.mean(axis=1)
+    events = [*_surfacing_events(reports, tree), *ev_leader, *ev_purge,
+              *_rerun_events(decisions, pressure.risk_aversion, fear_mean, tree)]
+    return officers, reports, decisions, leader, purges, pressure, events, fear_mean
 
 
 def freeze_members(mask: np.ndarray, new: Any, old: Any) -> Any:

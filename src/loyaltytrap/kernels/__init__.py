@@ -5,6 +5,8 @@ its mechanism module and a compiled twin here, computed from the same uniforms i
 member instead of many NumPy calls and passes over ``[E, N]`` / ``[E, K, N]`` temporaries
 (still plain: M9's news and bank test, the world's pressure):
 
+- the chain of command's day, sub-steps 6-10 of the engine's step (:func:`command_day`: the
+  kernels below chained in one compiled call, with the engine's glue between them);
 - M2 sitreps (:func:`sanitize_reports`), bottom-up, with the scrub probability inside;
 - M4 the sign-off day (:func:`decide`): capacity, escalation, fixes, write-offs, the day's sums
   and the latency quantile;
@@ -48,6 +50,7 @@ def enabled() -> bool:
 
 if HAVE_NUMBA:
     from .allies import lose_allies
+    from .command import command_day
     from .elites import move_agents
     from .front import fight
     from .industry import produce
@@ -68,9 +71,9 @@ if HAVE_NUMBA:
     from .uniforms import draw_uniform_days, draw_uniforms
 
 __all__ = [
-    "HAVE_NUMBA", "allocate", "assess_stability", "decide", "draw_causes", "draw_uniform_days",
-    "draw_uniforms", "elite_stress", "enabled", "fight", "lose_allies", "military_stress",
-    "move_agents", "officer_sums", "place_problems", "produce", "purge_officers",
-    "react_to_surprises", "sanitize_reports", "shrink_reports", "spend", "spread_fear",
-    "strike_and_repair",
+    "HAVE_NUMBA", "allocate", "assess_stability", "command_day", "decide", "draw_causes",
+    "draw_uniform_days", "draw_uniforms", "elite_stress", "enabled", "fight", "lose_allies",
+    "military_stress", "move_agents", "officer_sums", "place_problems", "produce",
+    "purge_officers", "react_to_surprises", "sanitize_reports", "shrink_reports", "spend",
+    "spread_fear", "strike_and_repair",
 ]

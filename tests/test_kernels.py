@@ -346,3 +346,38 @@ def test_command_day_kernel_matches_numpy(small: Scenario, extra: tuple[str, ...
                                                                       strict=True)))
     if "purges.enabled=false" not in extra:
         assert n_events.get("surfaced", 0) > 0 and n_events.get("purge", 0) > 0
+
+
+@pytest.mark.parametrize("bank_model", ["liquidity", "diamond_dybvig"])
+def test_elites_day_kernel_matches_numpy(small: Scenario, bank_model: str,
+                                         daily_states) -> None:
+    # M9's whole day compiled (news and rumour, agents, hoarding, the banks' test, events)
+    from loyaltytrap.mechanisms import elites
+
+    # deposits enough for a run under either model once most of the elite is out
+    share = "0.98" if bank_model == "diamond_dybvig" else "0.6"
+    sc = small.with_overrides([f"elites.bank_model={bank_model}", "elites.state_backstop=0.05",
+                               f"elites.elite_deposit_share={share}"])
+    *_, (state, params) = daily_states(sc, 10, members=6, seed=21)
+    rng = np.random.default_rng(22)
+    E = state.members
+    plain = fast = state.elites
+    runs = 0
+    for day in range(10, 200):  # strikes, a falling cushion and surprises: the elite runs
+        strikes = rng.poisson(3.0, E).astype(float)
+        fall = np.minimum(day / 150.0 * rng.random(E), 1.0)
+        surprises = (rng.random(E) < 0.2).astype(float)
+        u = rng.random((E, 1)).astype(np.float32)
+        plain, ev_p = elites.unnerve_elites(plain, params.elites, day, strikes, fall,
+                                            surprises, u)
+        fast, ev_f = kernels.unnerve_elites(fast, params.elites, day, strikes, fall,
+                                            surprises, u)
+        _assert_same(plain, fast)
+        ev_p = [b for b in ev_p if len(b)]
+        assert [(b.event, b.member.tolist()) for b in ev_p] == [
+            (b.event, b.member.tolist()) for b in ev_f]
+        for a, b in zip(ev_p, ev_f, strict=True):
+            np.testing.assert_allclose(a.value, b.value, rtol=1e-12)
+            np.testing.assert_allclose(a.value2, b.value2, rtol=1e-12)
+        runs += sum(len(b) for b in ev_p if b.event == "bank_run")
+    assert plain.out.any() and runs > 0

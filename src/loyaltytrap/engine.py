@@ -213,10 +213,9 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     # 11. M9: strikes inside the borders, the shrinking cushion and the leader's surprises
     #     unnerve the elites; they hoard, withdraw, and may run the banks
     reserve_fall = 1.0 - money.reserves / np.maximum(money.initial_reserves, 1e-12)
-    elites, ev_elites = unnerve_elites(
+    elites, ev_elites = (kernels.unnerve_elites if fast else unnerve_elites)(
         state.elites, params.elites, t, strikes.strikes_today, np.clip(reserve_fall, 0.0, 1.0),
         leader.surprise.astype(float), streams.uniform("elites", "draw", t, 1),
-        *((kernels.move_agents,) if fast else ()),
     )
     # 12. M12: the loops meet; the regime holds or falls, and the leader's threat follows
     mil, eli = (kernels.military_stress, kernels.elite_stress) if fast else (

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -42,14 +43,16 @@ BLOCK_DAYS = 16  # days of uniforms drawn per generator call (amortises Python o
 SMALL_SIZE = 16  # a stream of at most this many uniforms a day is drawn BLOCK_DAYS at a time
 
 
-def _compiled_draw() -> tuple[Callable[..., None], Callable[..., None]] | None:
-    """The compiled draws (a day, and a block of days), or None to draw through NumPy (no
-    Numba, or the kernels switched off)."""
+def _compiled_draw() -> tuple[Callable[..., Any], ...] | None:
+    """The compiled draws (a day, and a block of days) and the reader of a generator's
+    state, or None to draw through NumPy (no Numba, or the kernels switched off)."""
     from . import kernels
 
     if not kernels.enabled():
         return None
-    return kernels.draw_uniforms, kernels.draw_uniform_days
+    from .kernels.uniforms import pcg64_state
+
+    return kernels.draw_uniforms, kernels.draw_uniform_days, pcg64_state
 
 
 def stream_key(name: str) -> list[int]:
@@ -147,26 +150,27 @@ class Streams:
 
     def _uniform_daily(self, key: tuple[str, str], day: int, size: int) -> np.ndarray:
         assert self._draw is not None
-        from .kernels.uniforms import pcg64_state
-
+        draw_day, draw_days, state_of = self._draw
         d = self._daily.get(key)
         if d is None:
             gens = self.generators(key[0] + ":" + key[1])
-            d = _DailyDraws(np.array([pcg64_state(g) for g in gens], dtype=np.uint64))
+            d = _DailyDraws(np.array([state_of(g) for g in gens], dtype=np.uint64))
             self._daily[key] = d
-        if day == d.day and d.out is not None:
+        elif day == d.day:
             return d.out
         if day < d.day:
             raise ValueError(f"uniforms of {key} asked for day {day} after day {d.day}")
-        draw_day, draw_days = self._draw
         E = len(d.st)
         if size <= SMALL_SIZE:  # a block of days in one call (days nobody asks for included)
-            while d.block is None or day >= d.block_start + BLOCK_DAYS:
-                if d.block is not None:
-                    d.block_start += BLOCK_DAYS
-                d.block = np.empty((BLOCK_DAYS, E, size), dtype=np.float32)
-                draw_days(d.st, d.block)
-            out = d.block[day - d.block_start]
+            block = d.block
+            if block is None or day >= d.block_start + BLOCK_DAYS:
+                while block is None or day >= d.block_start + BLOCK_DAYS:
+                    if block is not None:
+                        d.block_start += BLOCK_DAYS
+                    block = np.empty((BLOCK_DAYS, E, size), dtype=np.float32)
+                    draw_days(d.st, block)
+                d.block = block
+            out = block[day - d.block_start]
         else:  # a day at a time, in cache when the day's passes read it
             for _ in range(day - d.day):  # days nobody asked for are drawn and dropped
                 out = np.empty((E, size), dtype=np.float32)

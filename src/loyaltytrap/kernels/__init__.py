@@ -1,9 +1,9 @@
 """Compiled kernels (Numba) for the hot passes of a day.
 
-Every pass over the officers and nearly every [E]-level mechanism has a plain NumPy version in
-its mechanism module and a compiled twin here, computed from the same uniforms in one loop per
-member instead of many NumPy calls and passes over ``[E, N]`` / ``[E, K, N]`` temporaries
-(still plain: M9's news and bank test, the world's pressure):
+Every pass over the officers and every [E]-level mechanism has a plain NumPy version in its
+mechanism module and a compiled twin here, computed from the same uniforms in one loop per
+member instead of many NumPy calls and passes over ``[E, N]`` / ``[E, K, N]`` temporaries, with
+its parameters packed once per batch (:func:`loyaltytrap.params.packed`):
 
 - the chain of command's day, sub-steps 6-10 of the engine's step (:func:`command_day`: the
   kernels below chained in one compiled call, with the engine's glue between them);
@@ -18,7 +18,8 @@ member instead of many NumPy calls and passes over ``[E, N]`` / ``[E, K, N]`` te
 - the officer sums the indicators read (:func:`officer_sums`);
 - the [E]-level mechanisms: M5 the treasury (:func:`spend`, :func:`allocate`), M6 production
   (:func:`produce`), M7 strikes and repairs (:func:`strike_and_repair`), M8 the front
-  (:func:`fight`), M9 the elite agents (:func:`move_agents`), M10 the allies
+  (:func:`fight`), M9 the elites' day and its agents (:func:`unnerve_elites`,
+  :func:`move_agents`), M10 the allies
   (:func:`lose_allies`), M11 the leader's surprises (:func:`react_to_surprises`), M12 the
   regime's stability and its stress inputs (:func:`assess_stability`,
   :func:`military_stress`, :func:`elite_stress`);
@@ -51,7 +52,7 @@ def enabled() -> bool:
 if HAVE_NUMBA:
     from .allies import lose_allies
     from .command import command_day
-    from .elites import move_agents
+    from .elites import move_agents, unnerve_elites
     from .front import fight
     from .industry import produce
     from .leader import react_to_surprises
@@ -75,5 +76,5 @@ __all__ = [
     "draw_uniform_days", "draw_uniforms", "elite_stress", "enabled", "fight", "lose_allies",
     "military_stress", "move_agents", "officer_sums", "place_problems", "produce",
     "purge_officers", "react_to_surprises", "sanitize_reports", "shrink_reports", "spend",
-    "spread_fear", "strike_and_repair",
+    "spread_fear", "strike_and_repair", "unnerve_elites",
 ]

@@ -24,11 +24,12 @@ from scipy.special import ndtri
 from ..events import EventBatch
 from ..mechanisms import leader as leader_m
 from ..mechanisms.hierarchy import OfficerState
+from ..mechanisms.leader import LeaderState
 from ..mechanisms.purges import PurgeState, purge_events
 from ..mechanisms.reporting import ReportState
 from ..mechanisms.signoff import DecisionState
 from ..mechanisms.world import Pressure
-from ..params import member_array, per_member
+from ..params import member_array, packed, per_member
 from .leader import _no_surprise, _pairwise_sum, _react
 from .officers import _place, _signoff, _sitreps
 from .purges import _PARAMS as _PURGE_PARAMS
@@ -298,6 +299,22 @@ def _pack(params: Any, E: int) -> dict[str, Any]:
     )
 
 
+_ARGS = ("world_on", "base_rates", "shortage", "severity_mean", "sens", "p_const",
+         "behavioural", "growth", "vis", "window")
+_ARGS2 = ("buried_fix", "cap_level", "vacancy_cap", "esc_base", "esc_fear", "esc_money",
+          "expiry", "signoff_on", "rerun_hazard", "leader_on", "lp_threshold", "lp_floor",
+          "lp_scapegoat", "lp_fix", "lp_fix_share", "parent", "level_of", "scapegoat_level",
+          "purges_on", "purge_pm", "cand_exp", "scape_exp", "liability_max_level", "offsets",
+          "sizes")
+
+
+def _packed_args(params: Any, E: int) -> dict[str, Any]:
+    pk = _pack(params, E)
+    pk["args"] = tuple(pk[k] for k in _ARGS)  # _command's parameters, in its order
+    pk["args2"] = tuple(pk[k] for k in _ARGS2)
+    return pk
+
+
 _RESPONSES = np.array(leader_m.RESPONSES, dtype=object)
 
 
@@ -307,12 +324,9 @@ def command_day(
 ) -> tuple[OfficerState, ReportState, Any, Any, PurgeState, Pressure, list[EventBatch]]:
     """Compiled :func:`loyaltytrap.engine.command_day`: returns the officers, reports,
     decisions, leader, purges and pressure after sub-steps 6-10, and their events."""
-    from ..mechanisms.leader import LeaderState
-    from ..params import packed
-
     t, tree = state.day, params.tree
     E, N, U = state.members, tree.n, tree.n_units
-    pk = packed(params, f"command:{E}", lambda: _pack(params, E))
+    pk = packed(params, f"command:{E}", lambda: _packed_args(params, E))
     rp, dc, ld, o, pg = state.reports, state.decisions, state.leader, state.officers, state.purges
     D = pk["D"]
     u = streams.uniform
@@ -328,16 +342,8 @@ def command_day(
         u("world", "arrival", t, U), u("world", "severity", t, U),
         u("reporting", "sitrep", t, N), u("signoff", "queue", t, 4 * N).reshape(E, 4, N),
         u("signoff", "reruns", t, 1), u("leader", "response", t, 1),
-        u("purges", "draw", t, N),
-        pk["world_on"], pk["base_rates"], pk["shortage"], pk["severity_mean"],
-        pk["sens"], pk["p_const"], pk["behavioural"], pk["growth"], pk["vis"], pk["window"],
-        D, t % D if D > 0 else 0, pk["buried_fix"],
-        pk["cap_level"], pk["vacancy_cap"], pk["esc_base"], pk["esc_fear"], pk["esc_money"],
-        pk["expiry"], pk["signoff_on"], pk["rerun_hazard"],
-        pk["leader_on"], pk["lp_threshold"], pk["lp_floor"], pk["lp_scapegoat"], pk["lp_fix"],
-        pk["lp_fix_share"], pk["parent"], pk["level_of"], pk["scapegoat_level"],
-        pk["purges_on"], pk["purge_pm"], pk["cand_exp"], pk["scape_exp"],
-        pk["liability_max_level"], pk["offsets"], pk["sizes"], int(t))
+        u("purges", "draw", t, N), *pk["args"], D, t % D if D > 0 else 0, *pk["args2"],
+        int(t))
     (problem, extra, known_before, inflight, inflight_sev, inflight_age, hidden,
      hidden_sev, hidden_age, known, unresolved, received, scrubbed, candid, surfaced, to_top,
      to_top_age, surfaced_age, arisen, relayed, pass_ema, keep_o, keep_h, queue, queue_age,

@@ -1,11 +1,16 @@
-"""Compiled M9 elite agents (twin of :func:`loyaltytrap.mechanisms.elites.move_agents`)."""
+"""Compiled M9: the elite agents (twin of :func:`loyaltytrap.mechanisms.elites.move_agents`)
+and the whole day (twin of :func:`loyaltytrap.mechanisms.elites.unnerve_elites`)."""
 
 from __future__ import annotations
 
 import numba
 import numpy as np
 
-from ..mechanisms.elites import ElitesState
+from ..events import EventBatch
+from ..mechanisms import elites
+from ..mechanisms.elites import ElitesParams, ElitesState
+from ..params import member_array, packed, per_member
+from .special import NDTRI
 
 
 @numba.njit(cache=True)
@@ -82,3 +87,97 @@ def move_agents(
     return _elite_agents(s.threshold, s.sensitivity, s.anxiety, s.out,
                          np.ascontiguousarray(news, dtype=np.float64),
                          np.ascontiguousarray(decay, dtype=np.float64))
+
+
+# rows of the packed parameter matrix
+(_NOISE, _PER_STRIKE, _PER_FALL, _PER_SURPRISE, _DECAY, _HOARD, _DEPOSIT, _BACKSTOP,
+ _PROMISED, _LONG, _LIQUIDITY) = range(11)
+
+
+@numba.njit(cache=True)
+def _unnerve(threshold, sensitivity, anxiety0, out0, diverted_total0, bank_run0, run_day0,
+             strikes_inside, reserve_fall, surprises, u, pm, diamond_dybvig, day,
+             ndtri):  # pragma: no cover - compiled
+    # plain unnerve_elites (enabled), member by member in its order of operations: the
+    # news of the day with its rumour noise (scipy's ndtri), the agents, hoarding and the
+    # banks' test
+    E = anxiety0.shape[0]
+    news = np.empty(E)
+    for e in range(E):
+        sd = pm[_NOISE, e]
+        z = ndtri(min(max(np.float64(u[e, 0]), 1e-12), 1.0 - 1e-12), 0)
+        rumour = np.exp(sd * z - 0.5 * sd ** 2)
+        rf = min(max(reserve_fall[e], 0.0), 1.0)
+        news[e] = (pm[_PER_STRIKE, e] * strikes_inside[e] + pm[_PER_FALL, e] * rf
+                   + pm[_PER_SURPRISE, e] * surprises[e]) * rumour
+    anxiety, out, share_out, out_today, hoarding = _elite_agents(
+        threshold, sensitivity, anxiety0, out0, news, pm[_DECAY])
+    diverted = np.empty(E)
+    diverted_total = np.empty(E)
+    withdrawal = np.empty(E)
+    liquidity = np.empty(E)
+    bank_run = np.empty(E, dtype=np.bool_)
+    new_run = np.zeros(E, dtype=np.bool_)
+    run_day = np.empty_like(run_day0)
+    n_events = 0
+    for e in range(E):
+        d = pm[_HOARD, e] * hoarding[e]
+        diverted[e] = d
+        diverted_total[e] = diverted_total0[e] + d
+        w = pm[_DEPOSIT, e] * share_out[e]
+        withdrawal[e] = w
+        backstop = pm[_BACKSTOP, e] * (1.0 - min(max(reserve_fall[e], 0.0), 1.0))
+        if diamond_dybvig:
+            r1 = pm[_PROMISED, e]
+            liquidity[e] = (1.0 + backstop) / r1
+            left = (1.0 + backstop) - r1 * w
+            if w < 1.0:
+                r2 = pm[_LONG, e] * max(left, 0.0) / max(1.0 - w, 1e-300)
+            else:
+                r2 = np.inf if left >= 0 else 0.0
+            run = r2 < r1
+        else:
+            liquidity[e] = pm[_LIQUIDITY, e] + backstop
+            run = w > liquidity[e]
+        nr = run and not bank_run0[e]
+        new_run[e] = nr
+        bank_run[e] = bank_run0[e] or nr
+        run_day[e] = day if nr else run_day0[e]
+        n_events += (out_today[e] > 0) + nr
+    return (anxiety, out, share_out, out_today, diverted, diverted_total, withdrawal, liquidity,
+            bank_run, new_run, run_day, n_events)
+
+
+def unnerve_elites(
+    s: ElitesState, p: ElitesParams, day: int, strikes_inside: np.ndarray,
+    reserve_fall: np.ndarray, surprises: np.ndarray, u: np.ndarray,
+) -> tuple[ElitesState, list[EventBatch]]:
+    """Compiled :func:`loyaltytrap.mechanisms.elites.unnerve_elites`."""
+    E = s.anxiety.shape[0]
+    if not p.enabled:
+        return elites.unnerve_elites(s, p, day, strikes_inside, reserve_fall, surprises, u)
+    pm = packed(p, f"elites:{E}", lambda: np.stack([per_member(getattr(p, n), E) for n in (
+        "anxiety_noise_sd", "anxiety_per_strike", "anxiety_per_reserve_fall",
+        "anxiety_per_surprise", "anxiety_decay", "hoard_max_usd_bn_per_day",
+        "elite_deposit_share", "state_backstop", "promised_return", "long_return",
+        "bank_liquidity")]))
+    (anxiety, out, share_out, out_today, diverted, diverted_total, withdrawal, liquidity,
+     bank_run, new_run, run_day, n_events) = _unnerve(
+        s.threshold, s.sensitivity, s.anxiety, s.out, s.diverted_total, s.bank_run, s.run_day,
+        member_array(strikes_inside, E), member_array(reserve_fall, E),
+        member_array(surprises, E), u, pm, p.bank_model == "diamond_dybvig", int(day), NDTRI)
+    events = []
+    if n_events:
+        m_out = np.flatnonzero(out_today > 0)
+        m_run = np.flatnonzero(new_run)
+        if len(m_out):
+            events.append(EventBatch("elites_withdraw", m_out, value=out_today[m_out],
+                                     value2=share_out[m_out]))
+        if len(m_run):
+            events.append(EventBatch("bank_run", m_run, value=withdrawal[m_run],
+                                     value2=liquidity[m_run]))
+    return ElitesState(
+        threshold=s.threshold, sensitivity=s.sensitivity, anxiety=anxiety, out=out,
+        out_today=out_today, diverted=diverted, diverted_total=diverted_total,
+        withdrawal_share=withdrawal, liquidity=liquidity, bank_run=bank_run, run_day=run_day,
+    ), events

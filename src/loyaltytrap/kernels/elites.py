@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from scipy.special import ndtri
 
 from ..events import EventBatch
 from ..mechanisms import elites
 from ..mechanisms.elites import ElitesParams, ElitesState
 from ..params import member_array, packed, per_member
-from .special import NDTRI
 
 
 @numba.njit(cache=True)
@@ -96,20 +96,16 @@ def move_agents(
 
 @numba.njit(cache=True)
 def _unnerve(threshold, sensitivity, anxiety0, out0, diverted_total0, bank_run0, run_day0,
-             strikes_inside, reserve_fall, surprises, u, pm, diamond_dybvig, day,
-             ndtri):  # pragma: no cover - compiled
+             strikes_inside, reserve_fall, surprises, rumour, pm, diamond_dybvig,
+             day):  # pragma: no cover - compiled
     # plain unnerve_elites (enabled), member by member in its order of operations: the
-    # news of the day with its rumour noise (scipy's ndtri), the agents, hoarding and the
-    # banks' test
+    # news of the day, the agents, hoarding and the banks' test
     E = anxiety0.shape[0]
     news = np.empty(E)
     for e in range(E):
-        sd = pm[_NOISE, e]
-        z = ndtri(min(max(np.float64(u[e, 0]), 1e-12), 1.0 - 1e-12), 0)
-        rumour = np.exp(sd * z - 0.5 * sd ** 2)
         rf = min(max(reserve_fall[e], 0.0), 1.0)
         news[e] = (pm[_PER_STRIKE, e] * strikes_inside[e] + pm[_PER_FALL, e] * rf
-                   + pm[_PER_SURPRISE, e] * surprises[e]) * rumour
+                   + pm[_PER_SURPRISE, e] * surprises[e]) * rumour[e]
     anxiety, out, share_out, out_today, hoarding = _elite_agents(
         threshold, sensitivity, anxiety0, out0, news, pm[_DECAY])
     diverted = np.empty(E)
@@ -161,11 +157,16 @@ def unnerve_elites(
         "anxiety_per_surprise", "anxiety_decay", "hoard_max_usd_bn_per_day",
         "elite_deposit_share", "state_backstop", "promised_return", "long_return",
         "bank_liquidity")]))
+    # the rumour's noise by NumPy's exp, as the plain version takes it (Numba's exp can
+    # round the last bit differently)
+    sd = pm[_NOISE]
+    rumour = np.exp(sd * ndtri(np.clip(u[:, 0].astype(np.float64), 1e-12, 1.0 - 1e-12))
+                    - 0.5 * sd**2)
     (anxiety, out, share_out, out_today, diverted, diverted_total, withdrawal, liquidity,
      bank_run, new_run, run_day, n_events) = _unnerve(
         s.threshold, s.sensitivity, s.anxiety, s.out, s.diverted_total, s.bank_run, s.run_day,
         member_array(strikes_inside, E), member_array(reserve_fall, E),
-        member_array(surprises, E), u, pm, p.bank_model == "diamond_dybvig", int(day), NDTRI)
+        member_array(surprises, E), rumour, pm, p.bank_model == "diamond_dybvig", int(day))
     events = []
     if n_events:
         m_out = np.flatnonzero(out_today > 0)

@@ -72,7 +72,7 @@ class _Recorder:
     reads them through :func:`~loyaltytrap.indicators.officer_sums`), and one that read
     them directly fails loudly."""
 
-    BLOCK_DAYS = 32
+    BLOCK_DAYS = 128
 
     def __init__(self, E: int, days: int, levels: int) -> None:
         self.day = 0

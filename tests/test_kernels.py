@@ -381,3 +381,21 @@ def test_elites_day_kernel_matches_numpy(small: Scenario, bank_model: str,
             np.testing.assert_allclose(a.value2, b.value2, rtol=1e-12)
         runs += sum(len(b) for b in ev_p if b.event == "bank_run")
     assert plain.out.any() and runs > 0
+
+
+def test_compiled_poisson_quantile_is_the_plain_one() -> None:
+    # the strikes kernel sums the Poisson CDF term by term and asks scipy's pdtr only near q:
+    # the answers are pdtr's, over random and exactly tied quantiles and a wide range of rates
+    from scipy.special import pdtr
+
+    from loyaltytrap.kernels.special import PDTR
+    from loyaltytrap.kernels.strikes import _poisson_quantile
+    from loyaltytrap.mechanisms.strikes import poisson_quantile
+
+    rng = np.random.default_rng(23)
+    q = rng.random(20000).astype(np.float32).astype(np.float64)
+    mu = np.exp(rng.uniform(-5.0, 5.6, 20000))  # up to ~270 a day: the pdtr-only branch too
+    q[:40] = pdtr(np.arange(40) % 8, 3.7)  # ties: q equal to the CDF itself
+    mu[:40] = 3.7
+    fast = [_poisson_quantile(a, b, PDTR) for a, b in zip(q, mu, strict=True)]
+    np.testing.assert_array_equal(poisson_quantile(q, mu), fast)

@@ -28,10 +28,8 @@ def _poisson_quantile(q, mu, pdtr):  # pragma: no cover - compiled
     term = np.exp(-mu)
     cdf = term
     while True:
-        if abs(cdf - q) <= 1e-9:
-            below = pdtr(np.float64(n), mu, 0) < q
-        else:
-            below = cdf < q
+        near = abs(cdf - q) <= 1e-9
+        below = pdtr(np.float64(n), mu, 0) < q if near else cdf < q
         if not below:
             return np.float64(n)
         n += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -81,6 +82,7 @@ class _Recorder:
             self.by_day[ind.name] = np.full((days, E, *_extra_shape(ind, levels)), np.nan)
         self.last = np.full(E, -1)  # last day recorded for each batch row
         self._fields: list[tuple[str, list[str]]] | None = None  # per-member fields by record
+        self._getters: list[Callable[[State], tuple[np.ndarray, ...]]] = []
         self._pending: list[tuple[int, np.ndarray, list[np.ndarray], OfficerSums]] = []
         self._template: tuple[State, Params] | None = None
 
@@ -88,8 +90,7 @@ class _Recorder:
         if self._fields is None:
             self._split_fields(state)
         assert self._fields is not None
-        arrays = [getattr(rec, f) for r, names in self._fields
-                  for rec in (getattr(state, r),) for f in names]
+        arrays = [a for get in self._getters for a in get(state)]
         self._pending.append((self.day, rows, arrays, officer_sums(state, params)))
         self._template = (state, params)
         self.last[rows] = self.day
@@ -110,6 +111,12 @@ class _Recorder:
                      and isinstance(getattr(value, f.name), np.ndarray)
                      and getattr(value, f.name).ndim >= 1]
             self._fields.append((rec.name, names))
+            # one call per record that returns its fields as a tuple (attrgetter runs in C)
+            if len(names) > 1:
+                self._getters.append(operator.attrgetter(*(f"{rec.name}.{f}" for f in names)))
+            elif names:
+                one = operator.attrgetter(f"{rec.name}.{names[0]}")
+                self._getters.append(lambda s, one=one: (one(s),))
 
     def _flush(self) -> None:
         """Evaluate every indicator on the days pending and write them in place."""

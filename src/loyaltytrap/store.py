@@ -640,8 +640,10 @@ def pool_batches(
     workers: int = 2, progress: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[xr.Dataset, pd.DataFrame, pd.DataFrame]]:
     """Like :func:`~loyaltytrap.simulate.iter_batches`, with batches run by a process pool and
-    yielded in member order (at most ``workers + 1`` batches in memory). Results do not depend
-    on ``workers``: every stream is keyed by the member's global index."""
+    yielded in member order (at most ``workers + 2`` batches in memory: one more is queued than
+    there are workers, so that a worker that finishes starts the next batch at once, while the
+    batch before is still running or being taken). Results do not depend on ``workers``: every
+    stream is keyed by the member's global index."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
@@ -653,7 +655,7 @@ def pool_batches(
         pending = []
         nxt = 0
         while nxt < len(chunks) or pending:
-            while nxt < len(chunks) and len(pending) < workers:  # at most `workers` results held
+            while nxt < len(chunks) and len(pending) <= workers:  # one queued beyond the workers
                 pending.append((len(chunks[nxt]), ex.submit(_run_members_f32, scenario,
                                                              chunks[nxt], seed, days)))
                 nxt += 1

@@ -187,6 +187,30 @@ class _StackedState:
         self.day = state.day
 
 
+_HEAP_KEPT = [False]
+
+
+def keep_heap() -> None:
+    """Once per process, where the C library is glibc: keep the memory of the arrays a day
+    frees in the heap for the next day's (every day allocates its state anew) instead of
+    unmapping it and faulting it in again: allocations up to 32 MiB from the heap, freed heap
+    kept up to 1 GiB, the heap grown 64 MiB at a time. For 64-member batches: a third fewer
+    page faults, a few per cent less time (within this machine's noise). The store still
+    returns memory to the system after each write (``malloc_trim``)."""
+    if _HEAP_KEPT[0]:
+        return
+    _HEAP_KEPT[0] = True
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 32 * 2**20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 2**30)  # M_TRIM_THRESHOLD
+        libc.mallopt(-2, 64 * 2**20)  # M_TOP_PAD: grow the heap in steps of 64 MiB
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        pass
+
+
 def _extra_shape(ind: Indicator, levels: int) -> tuple[int, ...]:
     if ind.extra_dim is None:
         return ()
@@ -205,6 +229,7 @@ def run_members(
 ) -> tuple[xr.Dataset, pd.DataFrame, pd.DataFrame]:
     """Run the listed global member ids together as one batch (``details=False``: the event
     table without its sentences, for the store, which renders them on read)."""
+    keep_heap()
     records, flat = draw_parameters(scenario, members, seed)
     params = Params.from_records(records)
     streams = Streams(seed, members)

@@ -399,3 +399,23 @@ def test_compiled_poisson_quantile_is_the_plain_one() -> None:
     mu[:40] = 3.7
     fast = [_poisson_quantile(a, b, PDTR) for a, b in zip(q, mu, strict=True)]
     np.testing.assert_array_equal(poisson_quantile(q, mu), fast)
+
+
+def test_front_inputs_and_regime_stress_kernels_match_numpy(small: Scenario,
+                                                            daily_states) -> None:
+    # the engine's glue around M8 and M12, compiled: what the front reads of the chain of
+    # command, and the regime's five stresses, day after day of a run with collapses near
+    from loyaltytrap import engine
+
+    sc = small.with_overrides(["hierarchy.levels=9", "hierarchy.branching=2"])  # L >= 8 sums
+    checked = 0
+    for state, params in daily_states(sc, 120, members=5, seed=24):
+        for a, b in zip(engine.front_inputs(state, params.tree),
+                        kernels.front_inputs(state, params.tree), strict=True):
+            np.testing.assert_array_equal(a, b)
+        fear_mean = state.officers.fear.mean(axis=1)
+        args = (state.front, state.money, state.elites, state.reports, fear_mean)
+        for a, b in zip(engine.regime_stress(*args), kernels.regime_stress(*args), strict=True):
+            np.testing.assert_array_equal(a, b)
+        checked += np.isnan(engine.decision_latency(state.decisions)).sum()
+    assert checked > 0  # days without decisions (NaN latency) are among them

@@ -155,6 +155,29 @@ def decision_latency(d: DecisionState) -> np.ndarray:
     return np.where(n > 0, d.owned_age / np.maximum(n, 1e-12), np.nan)
 
 
+def front_inputs(state: State, tree: Tree) -> tuple[np.ndarray, ...]:
+    """What the front (M8) reads of the chain of command as it stood yesterday, ``[E]`` each:
+    the share of units with working equipment, the officers' mean competence, the mean
+    latency of the decisions taken (NaN: none) and the timely share of the news reaching the
+    leader (the truth of his picture)."""
+    return (equipment_ok(state.reports, tree), state.officers.competence.mean(axis=1),
+            decision_latency(state.decisions), timely_share(state.reports))
+
+
+def regime_stress(
+    front: FrontState, money: MoneyState, elites: ElitesState, reports: ReportState,
+    fear_mean: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The share of the initial reserves spent ``[E]`` (0-1) and the five stresses M12 reads
+    ``[E, 5]``: military (slack used up), fiscal (that share), elite, information (1 - the
+    timely share) and command (the officers' mean fear ``fear_mean``)."""
+    reserve_fall = np.clip(1.0 - money.reserves / np.maximum(money.initial_reserves, 1e-12),
+                           0.0, 1.0)
+    stress = np.stack([military_stress(front), reserve_fall, elite_stress(elites),
+                       1.0 - timely_share(reports), fear_mean], axis=1)
+    return reserve_fall, stress
+
+
 def gap_share(reports: ReportState) -> np.ndarray:
     """Share of unresolved problems the leader does not know of ``[E]``."""
     t = reports.unresolved.sum(axis=1)
@@ -171,7 +194,6 @@ def split_by_domain(total: np.ndarray, unresolved: np.ndarray) -> np.ndarray:
 def step(state: State, params: Params, streams: Streams) -> tuple[State, list[EventBatch]]:
     """One day, sub-steps in causal order."""
     t, tree = state.day, params.tree
-    o = state.officers
     fast = kernels.enabled()  # the compiled twins of the officer-level passes
 
     # 1. M10: allies fall away, and with them the routes around sanctions
@@ -199,9 +221,9 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     # 5. M8: the front bleeds, as effective as its supplies, equipment, officers, orders and
     #    picture of the truth allow (the chain of command as it stood yesterday)
     front, ev_front = (kernels.fight if fast else fight)(
-        state.front, params.front, t, industry.supply_ratio, equipment_ok(state.reports, tree),
-        o.competence.mean(axis=1), decision_latency(state.decisions),
-        timely_share(state.reports), streams.uniform("front", "draw", t, 2),
+        state.front, params.front, t, industry.supply_ratio,
+        *(kernels.front_inputs if fast else front_inputs)(state, tree),
+        streams.uniform("front", "draw", t, 2),
     )
     # 6-10. the command: problems arise at the units, sitreps climb the chain or are buried
     #    (M2), decisions queue and climb (M4), the leader is surprised and answers (M11),
@@ -212,17 +234,15 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
         streams)
     # 11. M9: strikes inside the borders, the shrinking cushion and the leader's surprises
     #     unnerve the elites; they hoard, withdraw, and may run the banks
-    reserve_fall = 1.0 - money.reserves / np.maximum(money.initial_reserves, 1e-12)
+    reserve_fall = np.clip(1.0 - money.reserves / np.maximum(money.initial_reserves, 1e-12),
+                           0.0, 1.0)
     elites, ev_elites = (kernels.unnerve_elites if fast else unnerve_elites)(
-        state.elites, params.elites, t, strikes.strikes_today, np.clip(reserve_fall, 0.0, 1.0),
+        state.elites, params.elites, t, strikes.strikes_today, reserve_fall,
         leader.surprise.astype(float), streams.uniform("elites", "draw", t, 1),
     )
     # 12. M12: the loops meet; the regime holds or falls, and the leader's threat follows
-    mil, eli = (kernels.military_stress, kernels.elite_stress) if fast else (
-        military_stress, elite_stress)
-    stress = np.stack([mil(front), np.clip(reserve_fall, 0.0, 1.0),
-                       eli(elites), 1.0 - timely_share(reports), fear_mean],
-                      axis=1)
+    _, stress = (kernels.regime_stress if fast else regime_stress)(
+        front, money, elites, reports, fear_mean)
     stability, ev_regime = (kernels.assess_stability if fast else assess_stability)(
         state.stability, params.stability, t, stress,
         streams.uniform("stability", "collapse", t, 1),

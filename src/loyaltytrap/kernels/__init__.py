@@ -22,7 +22,8 @@ its parameters packed once per batch (:func:`loyaltytrap.params.packed`):
   :func:`move_agents`), M10 the allies
   (:func:`lose_allies`), M11 the leader's surprises (:func:`react_to_surprises`), M12 the
   regime's stability and its stress inputs (:func:`assess_stability`,
-  :func:`military_stress`, :func:`elite_stress`);
+  :func:`military_stress`, :func:`elite_stress`, :func:`regime_stress`), and what the front
+  reads of the chain of command (:func:`front_inputs`);
 - the draws of each member's uniforms, a day or a block of days at a time
   (:func:`draw_uniforms`, :func:`draw_uniform_days`).
 
@@ -67,14 +68,42 @@ if HAVE_NUMBA:
         spread_fear,
     )
     from .purges import purge_officers
-    from .stability import assess_stability, elite_stress, military_stress
+    from .stability import (
+        assess_stability,
+        elite_stress,
+        front_inputs,
+        military_stress,
+        regime_stress,
+    )
     from .strikes import strike_and_repair
     from .uniforms import draw_uniform_days, draw_uniforms
 
 __all__ = [
-    "HAVE_NUMBA", "allocate", "assess_stability", "command_day", "decide", "draw_causes",
-    "draw_uniform_days", "draw_uniforms", "elite_stress", "enabled", "fight", "lose_allies",
-    "military_stress", "move_agents", "officer_sums", "place_problems", "produce",
-    "purge_officers", "react_to_surprises", "sanitize_reports", "shrink_reports", "spend",
-    "spread_fear", "strike_and_repair", "unnerve_elites",
+    "HAVE_NUMBA",
+    "allocate",
+    "assess_stability",
+    "command_day",
+    "decide",
+    "draw_causes",
+    "draw_uniform_days",
+    "draw_uniforms",
+    "elite_stress",
+    "enabled",
+    "fight",
+    "front_inputs",
+    "lose_allies",
+    "military_stress",
+    "move_agents",
+    "officer_sums",
+    "place_problems",
+    "produce",
+    "purge_officers",
+    "react_to_surprises",
+    "regime_stress",
+    "sanitize_reports",
+    "shrink_reports",
+    "spend",
+    "spread_fear",
+    "strike_and_repair",
+    "unnerve_elites",
 ]

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 
@@ -12,8 +14,12 @@ from ..events import EventBatch
 from ..mechanisms import stability
 from ..mechanisms.elites import ElitesState
 from ..mechanisms.front import FrontState
+from ..mechanisms.hierarchy import Tree
+from ..mechanisms.money import MoneyState
+from ..mechanisms.reporting import ReportState
 from ..mechanisms.stability import StabilityParams, StabilityState
 from ..params import packed, per_member
+from .leader import _pairwise_sum
 
 
 @numba.njit(cache=True)
@@ -169,3 +175,64 @@ def _elite_stress(out, withdrawal_share, liquidity, bank_run):  # pragma: no cov
 def elite_stress(s: ElitesState) -> np.ndarray:
     """Compiled :func:`loyaltytrap.mechanisms.elites.elite_stress`."""
     return _elite_stress(s.out, s.withdrawal_share, s.liquidity, s.bank_run)
+
+
+@numba.njit(cache=True)
+def _regime_stress(slack, slack0, reserves, initial_reserves, out, withdrawal_share, liquidity,
+                   bank_run, pass_ema, fear_mean):  # pragma: no cover - compiled
+    # engine.regime_stress: the reserves' fall (clipped) and the five stresses [E, 5]
+    E = reserves.shape[0]
+    mil = _military_stress(slack, slack0)
+    eli = _elite_stress(out, withdrawal_share, liquidity, bank_run)
+    fall = np.empty(E)
+    stress = np.empty((E, 5))
+    for e in range(E):
+        r0 = initial_reserves[e]
+        if not (r0 >= 1e-12 or np.isnan(r0)):  # np.maximum, NaN first
+            r0 = 1e-12
+        f = _clip01(1.0 - reserves[e] / r0)
+        fall[e] = f
+        stress[e, 0] = mil[e]
+        stress[e, 1] = f
+        stress[e, 2] = eli[e]
+        stress[e, 3] = 1.0 - _clip01(pass_ema[e])
+        stress[e, 4] = fear_mean[e]
+    return fall, stress
+
+
+def regime_stress(
+    front: FrontState, money: MoneyState, elites: ElitesState, reports: ReportState,
+    fear_mean: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Compiled :func:`loyaltytrap.engine.regime_stress`."""
+    return _regime_stress(front.slack, front.slack0, money.reserves, money.initial_reserves,
+                          elites.out, elites.withdrawal_share, elites.liquidity,
+                          elites.bank_run, reports.pass_ema, fear_mean)
+
+
+@numba.njit(cache=True)
+def _front_inputs(unresolved, n_units, competence, owned, owned_age,
+                  pass_ema):  # pragma: no cover - compiled
+    # engine.front_inputs, member by member (NumPy's pairwise sums)
+    E, N = competence.shape
+    frames = np.empty((64, 3), dtype=np.int64)
+    left = np.empty(64)
+    ok = np.empty(E)
+    comp = np.empty(E)
+    latency = np.empty(E)
+    truth = np.empty(E)
+    for e in range(E):
+        ok[e] = 1.0 - _clip01(unresolved[e, 2] / n_units)
+        comp[e] = _pairwise_sum(competence[e], frames, left) / N
+        n = _pairwise_sum(owned[e], frames, left)
+        latency[e] = owned_age[e] / max(n, 1e-12) if n > 0 else np.nan
+        truth[e] = _clip01(pass_ema[e])
+    return ok, comp, latency, truth
+
+
+def front_inputs(state: Any, tree: Tree) -> tuple[np.ndarray, ...]:
+    """Compiled :func:`loyaltytrap.engine.front_inputs`."""
+    d = state.decisions
+    return _front_inputs(state.reports.unresolved, float(tree.n_units),
+                         state.officers.competence, d.owned, d.owned_age,
+                         state.reports.pass_ema)

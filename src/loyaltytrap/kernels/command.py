@@ -19,13 +19,12 @@ from typing import Any
 
 import numba
 import numpy as np
-from scipy.special import ndtri
 
 from ..events import EventBatch
 from ..mechanisms import leader as leader_m
 from ..mechanisms.hierarchy import OfficerState
 from ..mechanisms.leader import LeaderState
-from ..mechanisms.purges import PurgeState, purge_events
+from ..mechanisms.purges import PurgeState, quiet_day
 from ..mechanisms.reporting import ReportState
 from ..mechanisms.signoff import DecisionState
 from ..mechanisms.world import Pressure
@@ -33,7 +32,7 @@ from ..params import member_array, packed, per_member
 from .leader import _no_surprise, _pairwise_sum, _react
 from .officers import _place, _signoff, _sitreps
 from .purges import _PARAMS as _PURGE_PARAMS
-from .purges import _THREAT, _draw_purges, _exposure, _replace
+from .purges import _THREAT, _draw_purges, _exposure, replace_purged
 
 
 @numba.njit(cache=True)
@@ -368,24 +367,11 @@ def command_day(
     ev_leader = leader_m.surprise_events(surprise, amount, known_before, target,
                                          response) if n_surprises else []
     # 10 (cont.): the purged are replaced from each member's sparse stream
-    ev_purge: list[EventBatch] = []
-    if not pk["purges_on"]:
-        officers, purges = o, PurgeState(np.zeros((E, 3)), pg.total, pg.fates, pg.by_level)
-    elif len(member) == 0:
-        officers = OfficerState(o.competence, o.loyalty, o.candour, fear, status, o.vacant_until)
-        purges = PurgeState(np.zeros((E, 3)), pg.total, pg.fates, pg.by_level)
-    else:
-        draws = streams.sparse("purges", member, 4)
-        z = ndtri(np.clip(draws[:, 1:], 1e-7, 1 - 1e-7))
-        (comp, loy, cand, vacant, today, total, fates, by_level, level, old, new_c, kind,
-         hit_m, hit_l, after, before) = _replace(
-            o.competence, o.loyalty, o.candour, o.vacant_until, status, fear, member, officer,
-            which, draws, z, pm, pg.total, pg.fates, pg.by_level, int(t), pk["offsets"],
-            pk["sizes"])
-        officers = OfficerState(comp, loy, cand, fear, status, vacant)
-        purges = PurgeState(today, total, fates, by_level)
-        ev_purge = purge_events(member, officer, level, old, new_c, kind, hit_m, hit_l, after,
-                                before)
+    if pk["purges_on"]:
+        officers, purges, ev_purge = replace_purged(pg, o, fear, status, member, officer, which,
+                                                    pm, t, pk["offsets"], pk["sizes"], streams)
+    else:  # no purges, and fear stays where it is
+        officers, purges, ev_purge = o, quiet_day(pg, E), []
     fear_mean, rr, wait, climbed, sm, sn, sl, sv, sa = _after_command(
         officers.fear, queue, queue_age, reruns, owned, surfaced, surfaced_age, pk["level_of"],
         pk["climbed_by_level"])

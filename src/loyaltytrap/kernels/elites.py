@@ -167,16 +167,8 @@ def unnerve_elites(
         s.threshold, s.sensitivity, s.anxiety, s.out, s.diverted_total, s.bank_run, s.run_day,
         member_array(strikes_inside, E), member_array(reserve_fall, E),
         member_array(surprises, E), rumour, pm, p.bank_model == "diamond_dybvig", int(day))
-    events = []
-    if n_events:
-        m_out = np.flatnonzero(out_today > 0)
-        m_run = np.flatnonzero(new_run)
-        if len(m_out):
-            events.append(EventBatch("elites_withdraw", m_out, value=out_today[m_out],
-                                     value2=share_out[m_out]))
-        if len(m_run):
-            events.append(EventBatch("bank_run", m_run, value=withdrawal[m_run],
-                                     value2=liquidity[m_run]))
+    events = elites.day_events(out_today, share_out, new_run, withdrawal,
+                               liquidity) if n_events else []
     return ElitesState(
         threshold=s.threshold, sensitivity=s.sensitivity, anxiety=anxiety, out=out,
         out_today=out_today, diverted=diverted, diverted_total=diverted_total,

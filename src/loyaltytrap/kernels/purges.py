@@ -300,9 +300,22 @@ def purge_officers(
         pm, _exposure(p.candour_purge_prob, p.candour_exposure_decay, lv, E),
         _exposure(p.scapegoat_purge_prob, p.scapegoat_exposure_decay, lv, E),
         int(p.liability_max_level), int(day), offsets, sizes)
+    return replace_purged(s, o, fear, status, member, officer, which, pm, day, offsets, sizes,
+                          streams)
+
+
+def replace_purged(
+    s: PurgeState, o: OfficerState, fear: np.ndarray, status: np.ndarray, member: np.ndarray,
+    officer: np.ndarray, which: np.ndarray, pm: np.ndarray, day: int, offsets: np.ndarray,
+    sizes: np.ndarray, streams: Streams,
+) -> tuple[OfficerState, PurgeState, list[EventBatch]]:
+    """The second half of the compiled purge day, after :func:`_draw_purges` (``fear`` and
+    ``status`` as it left them, the purged ``member``, ``officer`` pairs and the cause
+    ``which`` of each, its parameter matrix ``pm``): the replacements' attributes from each
+    member's sparse stream, the counts, the fear spread and the events."""
     if len(member) == 0:
         return (OfficerState(o.competence, o.loyalty, o.candour, fear, status, o.vacant_until),
-                quiet_day(s, E), [])
+                quiet_day(s, fear.shape[0]), [])
     draws = streams.sparse("purges", member, 4)  # as the plain version asks: same numbers
     z = ndtri(np.clip(draws[:, 1:], 1e-7, 1 - 1e-7))  # clipped_normal's normal deviates
     (comp, loy, cand, vacant, today, total, fates, by_level, level, old, new, kind, hit_m, hit_l,

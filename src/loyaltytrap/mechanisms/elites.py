@@ -296,6 +296,19 @@ def unnerve_elites(
     liquidity = bank_liquidity(p, per_member(reserve_fall, E))
     new_run = bank_run_now(p, withdrawal, per_member(reserve_fall, E)) & ~s.bank_run
 
+    events = day_events(out_today, share_out, new_run, withdrawal, liquidity)
+    return ElitesState(
+        threshold=s.threshold, sensitivity=s.sensitivity, anxiety=anxiety, out=out,
+        out_today=out_today, diverted=diverted, diverted_total=s.diverted_total + diverted,
+        withdrawal_share=withdrawal, liquidity=liquidity, bank_run=s.bank_run | new_run,
+        run_day=np.where(new_run, day, s.run_day),
+    ), events
+
+
+def day_events(out_today: np.ndarray, share_out: np.ndarray, new_run: np.ndarray,
+               withdrawal: np.ndarray, liquidity: np.ndarray) -> list[EventBatch]:
+    """The day's events ``[E]``: agents pulling out (how many, the share out) and bank runs
+    (the withdrawals against liquidity)."""
     m_out = np.flatnonzero(out_today > 0)
     m_run = np.flatnonzero(new_run)
     events = []
@@ -305,12 +318,7 @@ def unnerve_elites(
     if len(m_run):
         events.append(EventBatch("bank_run", m_run, value=withdrawal[m_run],
                                  value2=liquidity[m_run]))
-    return ElitesState(
-        threshold=s.threshold, sensitivity=s.sensitivity, anxiety=anxiety, out=out,
-        out_today=out_today, diverted=diverted, diverted_total=s.diverted_total + diverted,
-        withdrawal_share=withdrawal, liquidity=liquidity, bank_run=s.bank_run | new_run,
-        run_day=np.where(new_run, day, s.run_day),
-    ), events
+    return events
 
 
 def cohesion(s: ElitesState) -> np.ndarray:

@@ -414,8 +414,9 @@ def test_front_inputs_and_regime_stress_kernels_match_numpy(small: Scenario,
                         kernels.front_inputs(state, params.tree), strict=True):
             np.testing.assert_array_equal(a, b)
         fear_mean = state.officers.fear.mean(axis=1)
-        args = (state.front, state.money, state.elites, state.reports, fear_mean)
-        for a, b in zip(engine.regime_stress(*args), kernels.regime_stress(*args), strict=True):
-            np.testing.assert_array_equal(a, b)
+        m = state.money
+        fall = np.clip(1.0 - m.reserves / np.maximum(m.initial_reserves, 1e-12), 0.0, 1.0)
+        args = (state.front, fall, state.elites, state.reports, fear_mean)
+        np.testing.assert_array_equal(engine.regime_stress(*args), kernels.regime_stress(*args))
         checked += np.isnan(engine.decision_latency(state.decisions)).sum()
     assert checked > 0  # days without decisions (NaN latency) are among them

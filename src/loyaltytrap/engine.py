@@ -165,17 +165,14 @@ def front_inputs(state: State, tree: Tree) -> tuple[np.ndarray, ...]:
 
 
 def regime_stress(
-    front: FrontState, money: MoneyState, elites: ElitesState, reports: ReportState,
+    front: FrontState, reserve_fall: np.ndarray, elites: ElitesState, reports: ReportState,
     fear_mean: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The share of the initial reserves spent ``[E]`` (0-1) and the five stresses M12 reads
-    ``[E, 5]``: military (slack used up), fiscal (that share), elite, information (1 - the
-    timely share) and command (the officers' mean fear ``fear_mean``)."""
-    reserve_fall = np.clip(1.0 - money.reserves / np.maximum(money.initial_reserves, 1e-12),
-                           0.0, 1.0)
-    stress = np.stack([military_stress(front), reserve_fall, elite_stress(elites),
-                       1.0 - timely_share(reports), fear_mean], axis=1)
-    return reserve_fall, stress
+) -> np.ndarray:
+    """The five stresses M12 reads ``[E, 5]``: military (slack used up), fiscal (the share of
+    the initial reserves spent, ``reserve_fall``, 0-1), elite, information (1 - the timely
+    share) and command (the officers' mean fear ``fear_mean``)."""
+    return np.stack([military_stress(front), reserve_fall, elite_stress(elites),
+                     1.0 - timely_share(reports), fear_mean], axis=1)
 
 
 def gap_share(reports: ReportState) -> np.ndarray:
@@ -241,8 +238,8 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
         leader.surprise.astype(float), streams.uniform("elites", "draw", t, 1),
     )
     # 12. M12: the loops meet; the regime holds or falls, and the leader's threat follows
-    _, stress = (kernels.regime_stress if fast else regime_stress)(
-        front, money, elites, reports, fear_mean)
+    stress = (kernels.regime_stress if fast else regime_stress)(
+        front, reserve_fall, elites, reports, fear_mean)
     stability, ev_regime = (kernels.assess_stability if fast else assess_stability)(
         state.stability, params.stability, t, stress,
         streams.uniform("stability", "collapse", t, 1),

@@ -15,7 +15,6 @@ from ..mechanisms import stability
 from ..mechanisms.elites import ElitesState
 from ..mechanisms.front import FrontState
 from ..mechanisms.hierarchy import Tree
-from ..mechanisms.money import MoneyState
 from ..mechanisms.reporting import ReportState
 from ..mechanisms.stability import StabilityParams, StabilityState
 from ..params import packed, per_member
@@ -178,36 +177,30 @@ def elite_stress(s: ElitesState) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _regime_stress(slack, slack0, reserves, initial_reserves, out, withdrawal_share, liquidity,
-                   bank_run, pass_ema, fear_mean):  # pragma: no cover - compiled
-    # engine.regime_stress: the reserves' fall (clipped) and the five stresses [E, 5]
-    E = reserves.shape[0]
+def _regime_stress(slack, slack0, reserve_fall, out, withdrawal_share, liquidity, bank_run,
+                   pass_ema, fear_mean):  # pragma: no cover - compiled
+    # engine.regime_stress: the five stresses [E, 5]
+    E = reserve_fall.shape[0]
     mil = _military_stress(slack, slack0)
     eli = _elite_stress(out, withdrawal_share, liquidity, bank_run)
-    fall = np.empty(E)
     stress = np.empty((E, 5))
     for e in range(E):
-        r0 = initial_reserves[e]
-        if not (r0 >= 1e-12 or np.isnan(r0)):  # np.maximum, NaN first
-            r0 = 1e-12
-        f = _clip01(1.0 - reserves[e] / r0)
-        fall[e] = f
         stress[e, 0] = mil[e]
-        stress[e, 1] = f
+        stress[e, 1] = reserve_fall[e]
         stress[e, 2] = eli[e]
         stress[e, 3] = 1.0 - _clip01(pass_ema[e])
         stress[e, 4] = fear_mean[e]
-    return fall, stress
+    return stress
 
 
 def regime_stress(
-    front: FrontState, money: MoneyState, elites: ElitesState, reports: ReportState,
+    front: FrontState, reserve_fall: np.ndarray, elites: ElitesState, reports: ReportState,
     fear_mean: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray:
     """Compiled :func:`loyaltytrap.engine.regime_stress`."""
-    return _regime_stress(front.slack, front.slack0, money.reserves, money.initial_reserves,
-                          elites.out, elites.withdrawal_share, elites.liquidity,
-                          elites.bank_run, reports.pass_ema, fear_mean)
+    return _regime_stress(front.slack, front.slack0, reserve_fall, elites.out,
+                          elites.withdrawal_share, elites.liquidity, elites.bank_run,
+                          reports.pass_ema, fear_mean)
 
 
 @numba.njit(cache=True)

@@ -305,6 +305,10 @@ def test_purge_day_kernel_matches_numpy(small: Scenario, harsh: bool, daily_stat
      "leader.response_scapegoat=0.4", "leader.response_fix=0.5",
      "leader.surprise_threshold=0.05"),
     ("signoff.enabled=false", "leader.enabled=false", "purges.enabled=false"),
+    # the benchmarks' kernel: no post takes a request up, none expires, so the compiled day
+    # does not draw the sign-off's stream (the plain one does) and must still agree
+    ("signoff.enabled=false", "signoff.capacity_per_day=0", "signoff.expiry_hazard=0",
+     "leader.enabled=false"),
 ])
 def test_command_day_kernel_matches_numpy(small: Scenario, extra: tuple[str, ...],
                                           daily_states) -> None:
@@ -346,6 +350,8 @@ def test_command_day_kernel_matches_numpy(small: Scenario, extra: tuple[str, ...
                                                                       strict=True)))
     if "purges.enabled=false" not in extra:
         assert n_events.get("surfaced", 0) > 0 and n_events.get("purge", 0) > 0
+    drawn = ("signoff", "queue") in s_fast._daily or ("signoff", "queue") in s_fast._blocks
+    assert drawn == ("signoff.capacity_per_day=0" not in extra)
 
 
 @pytest.mark.parametrize("bank_model", ["liquidity", "diamond_dybvig"])

@@ -50,6 +50,7 @@ from .mechanisms.signoff import (
 from .mechanisms.stability import StabilityParams, StabilityState, assess_stability, init_stability
 from .mechanisms.strikes import StrikesParams, StrikesState, init_strikes, strike_and_repair
 from .mechanisms.world import K, Pressure, WorldParams, baseline_pressure, draw_problems
+from .params import replace, state_record
 from .rng import Streams
 
 
@@ -78,6 +79,7 @@ class Params:
         return cls(tree=build_tree(records["hierarchy"]), **records)
 
 
+@state_record
 @dataclass(frozen=True)
 class State:
     """The whole model state of a batch of E members on ``day``."""
@@ -245,7 +247,7 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
         streams.uniform("stability", "collapse", t, 1),
     )
     if params.stability.enabled:
-        leader = dataclasses.replace(leader, threat=stability.threat)
+        leader = replace(leader, threat=stability.threat)
 
     events = [*ev_allies, *ev_money, *ev_strikes, *ev_industry, *ev_front, *ev_command,
               *ev_elites, *ev_regime]

@@ -19,6 +19,7 @@ from .mechanisms import allies, elites, front, industry, money, stability, strik
 from .mechanisms.hierarchy import SERVING, OfficerState, Tree
 from .mechanisms.reporting import ReportState, timely_share
 from .mechanisms.signoff import levels_climbed_mean
+from .params import state_record
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ def from_mechanism(state_field: str, mechanism: str, defs: list[dict]) -> tuple[
     return tuple(out)
 
 
+@state_record
 @dataclass(frozen=True)
 class OfficerSums:
     """Sums over the officers of a day's state, per member, taken in one pass (a dozen

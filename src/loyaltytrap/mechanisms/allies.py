@@ -39,7 +39,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from ..events import EventBatch, register_templates
-from ..params import Common, param, per_member
+from ..params import Common, param, per_member, state_record
 
 ALLIES = ("Venezuela", "Cuba", "Hungary", "Iran", "Belarus")
 KEYS = tuple(a.lower() for a in ALLIES)
@@ -97,6 +97,7 @@ class AlliesParams(Common):
                                                "circumvention is lost")
 
 
+@state_record
 @dataclass(frozen=True)
 class AlliesState:
     """The allies (A = 5, in the order of ALLIES).

@@ -71,7 +71,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from ..events import EventBatch, register_templates
-from ..params import Common, col, option, param, per_member
+from ..params import Common, col, option, param, per_member, state_record
 
 UNIFORMS_PER_DAY = 1  # the daily rumour factor of a member's elite
 INIT_UNIFORMS_PER_ELITE = 2  # threshold and sensitivity of each agent
@@ -136,6 +136,7 @@ class ElitesParams(Common):
                                  "diamond_dybvig: a run when waiting no longer pays")
 
 
+@state_record
 @dataclass(frozen=True)
 class ElitesState:
     """The elite and the banks (M agents per member).

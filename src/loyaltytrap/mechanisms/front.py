@@ -60,7 +60,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from ..events import EventBatch, register_templates
-from ..params import Common, option, param, per_member
+from ..params import Common, option, param, per_member, state_record
 
 SLACKS = ("time", "parts", "options")
 FACTORS = ("supply", "equipment", "competence", "timeliness", "truth")
@@ -123,6 +123,7 @@ class FrontParams(Common):
                                              doc="war spending per unit change of losses")
 
 
+@state_record
 @dataclass(frozen=True)
 class FrontState:
     """The front.

@@ -18,7 +18,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import ndtri
 
-from ..params import Common, col, param
+from ..params import Common, col, param, state_record
 
 SERVING, JAILED, DISAPPEARED, REMOVED = 0, 1, 2, 3
 STATUS_NAMES = ("serving", "jailed", "disappeared", "removed")
@@ -133,6 +133,7 @@ def build_tree(p: HierarchyParams) -> Tree:
     return Tree(tuple(p.branching**lvl for lvl in range(p.levels)))
 
 
+@state_record
 @dataclass(frozen=True)
 class OfficerState:
     """Officer attributes, every array ``[E, N]`` (members x officers).

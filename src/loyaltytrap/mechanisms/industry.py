@@ -56,7 +56,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from ..events import EventBatch, register_templates
-from ..params import Common, col, option, param, per_member, replace
+from ..params import Common, col, option, param, per_member, replace, state_record
 from .money import allocate
 
 UNIFORMS_PER_DAY = 1  # sampling noise of the defective share of today's parts orders
@@ -133,6 +133,7 @@ class IndustryParams(Common):
                                        "the starting defect rate; none: no allowance")
 
 
+@state_record
 @dataclass(frozen=True)
 class IndustryState:
     """Production and the parts pipeline (C = len(COMPONENTS), L = len(LINES),

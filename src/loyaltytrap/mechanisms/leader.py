@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..events import EventBatch
-from ..params import Common, param
+from ..params import Common, param, state_record
 from .hierarchy import Tree
 
 SCAPEGOAT, FIX, IGNORE = 0, 1, 2
@@ -47,6 +47,7 @@ class LeaderParams(Common):
                                doc="how threatened the leader feels at the start")
 
 
+@state_record
 @dataclass(frozen=True)
 class LeaderState:
     """The leader's reactions.

@@ -55,7 +55,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..events import EventBatch, register_templates
-from ..params import Common, param, per_member
+from ..params import Common, param, per_member, state_record
 
 UNIFORMS_PER_DAY = 1  # stochastic rounding of the count of refused fixes
 DAYS_PER_MONTH = 365.25 / 12
@@ -111,6 +111,7 @@ class MoneyParams(Common):
                                             doc="averaging time of the burn in the runway")
 
 
+@state_record
 @dataclass(frozen=True)
 class MoneyState:
     """The treasury.

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..events import EventBatch
-from ..params import Common, col, param
+from ..params import Common, col, param, state_record
 from ..rng import Streams
 from .hierarchy import (
     DISAPPEARED,
@@ -99,6 +99,7 @@ class PurgeParams(Common):
     fear_baseline: np.ndarray = param("share (0-1)", 0, 1, doc="fear with no purges")
 
 
+@state_record
 @dataclass(frozen=True)
 class PurgeState:
     """Purge counts.

@@ -28,7 +28,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..params import Common, col, option, param, replace
+from ..params import Common, col, option, param, replace, state_record
 from .hierarchy import Tree
 from .world import K
 
@@ -59,6 +59,7 @@ class ReportingParams(Common):
                                               "was buried, relative to any other problem")
 
 
+@state_record
 @dataclass(frozen=True)
 class ReportState:
     """Where every unresolved problem's news is at the end of a day. Counts are problems

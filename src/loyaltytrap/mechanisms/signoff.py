@@ -32,7 +32,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..params import Common, col, param, replace
+from ..params import Common, col, param, replace, state_record
 from .hierarchy import SERVING, Tree
 
 
@@ -60,6 +60,7 @@ class SignoffParams(Common):
                                           "as losses)")
 
 
+@state_record
 @dataclass(frozen=True)
 class DecisionState:
     """Decision requests in the chain of command.

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..events import EventBatch, register_templates
-from ..params import Common, param
+from ..params import Common, param, state_record
 
 STRESSES = ("military", "fiscal", "elite", "information", "command")
 CAUSES = ("military defeat", "fiscal exhaustion", "elite defection", "blindness",
@@ -73,6 +73,7 @@ class StabilityParams(Common):
                                      doc="the leader's threat with no stress")
 
 
+@state_record
 @dataclass(frozen=True)
 class StabilityState:
     """Regime state.

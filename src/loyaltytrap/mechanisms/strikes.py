@@ -48,7 +48,7 @@ import numpy as np
 from scipy.special import pdtr
 
 from ..events import EventBatch, register_templates
-from ..params import Common, col, param, per_member, replace
+from ..params import Common, col, param, per_member, replace, state_record
 from .industry import ENGINE_PLANT, N_PLANTS, PLANTS
 
 UNIFORMS_PER_DAY = N_PLANTS + 1  # one per plant (hit or not), one for the other strikes
@@ -98,6 +98,7 @@ class StrikesParams(Common):
                                          doc="share of imported tools that arrive unusable")
 
 
+@state_record
 @dataclass(frozen=True)
 class StrikesState:
     """Plants, strikes and repairs (P = N_PLANTS, T = tool_lead_time_days).

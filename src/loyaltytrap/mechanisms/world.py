@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..params import Common, col, param
+from ..params import Common, col, param, state_record
 
 DOMAINS = ("front", "supply", "equipment")
 K = len(DOMAINS)
@@ -38,6 +38,7 @@ class WorldParams(Common):
                                               "shortfall (1 - supply ratio)")
 
 
+@state_record
 @dataclass(frozen=True)
 class Pressure:
     """What the war asks of the command today.

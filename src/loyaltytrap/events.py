@@ -8,6 +8,8 @@ more fear).
 
 from __future__ import annotations
 
+import string
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,14 +110,80 @@ class EventLog:
             "officer": officer, "level": level, "value": value, "value2": value2,
             "label": label,
         })
-        if details:  # one sentence per row, formatted from plain Python values
-            df["details"] = [
-                TEMPLATES[e][1].format(officer=o, level=lv, value=v, value2=v2, label=lb)
-                for e, o, lv, v, v2, lb in zip(event.tolist(), officer.tolist(),
-                                               level.tolist(), value.tolist(), value2.tolist(),
-                                               label.tolist(), strict=True)
-            ]
+        if details:  # one sentence per row
+            df["details"] = sentences(event, officer, level, value, value2, label)
         return df
+
+
+FIELDS = ("officer", "level", "value", "value2", "label")
+_EXACT_INT = 2.0**53  # below it a double's .0f rendering is the digits of its rounded value
+
+
+def _whole_numbers(x: np.ndarray) -> list[str] | None:
+    """``format(v, ".0f")`` of each value of a float column, or None where a value needs
+    the row-by-row rendering (negative, signed zero, NaN, inf, 2**53 and beyond): rounded
+    half to even, as format rounds a double's exact binary value."""
+    if not (np.all(x >= 0.0) and np.all(x < _EXACT_INT)) or np.signbit(x).any():
+        return None
+    return [str(v) for v in np.rint(x).astype(np.int64).tolist()]
+
+
+def _writer(template: str) -> tuple[Callable[..., str], list[str], list[str]] | None:
+    """The template as a compiled f-string over the fields it names, those fields, and the
+    ones it renders with ``.0f`` (given to it as strings, see :func:`_whole_numbers`, or as
+    numbers to a twin that formats them: the second element of the returned pair); None if
+    the template reads anything but :data:`FIELDS` by name (then ``str.format`` writes it)."""
+    pieces = list(string.Formatter().parse(template))
+    named = [(f, spec or "", conv) for _, f, spec, conv in pieces if f is not None]
+    if any(f not in FIELDS or "{" in spec for f, spec, _ in named):
+        return None
+    fields = list(dict.fromkeys(f for f, _, _ in named))
+    whole = [f for f in fields if all(spec == ".0f" and conv is None
+                                      for g, spec, conv in named if g == f)]
+    text = "".join(
+        lit.replace("{", "{{").replace("}", "}}")
+        + ("" if f is None else "{" + f + (f"!{conv}" if conv else "")
+           + ("" if f in whole or not spec else f":{spec}") + "}")
+        for lit, f, spec, conv in pieces)
+    fn = eval(f"lambda {', '.join(fields)}: f{text!r}")  # the template's own f-string
+    return fn, fields, whole
+
+
+def sentences(
+    event: Sequence[str] | np.ndarray, officer: np.ndarray, level: np.ndarray,
+    value: np.ndarray, value2: np.ndarray, label: np.ndarray,
+    templates: dict[str, tuple[str, str]] | None = None,
+) -> list[str]:
+    """Each row's sentence: its kind's template (:data:`TEMPLATES` unless given) over the
+    row's officer, level, value, value2 and label, exactly as ``template.format`` writes it
+    (tested), kind by kind, with the template run as an f-string and whole-number columns
+    turned into digits at once."""
+    templates = TEMPLATES if templates is None else templates
+    columns = {"officer": np.asarray(officer), "level": np.asarray(level),
+               "value": np.asarray(value), "value2": np.asarray(value2),
+               "label": np.asarray(label, dtype=object)}
+    codes, kinds = pd.factorize(np.asarray(event, dtype=object))
+    out = np.empty(len(codes), dtype=object)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(kinds) + 1))
+    for k, kind in enumerate(kinds.tolist()):
+        rows = order[bounds[k]:bounds[k + 1]]
+        template = templates[kind][1]
+        writer = _writer(template)
+        if writer is None:
+            out[rows] = [template.format(**dict(zip(FIELDS, r, strict=True))) for r in zip(
+                *(columns[f][rows].tolist() for f in FIELDS), strict=True)]
+            continue
+        fn, fields, whole = writer
+        args = []
+        for f in fields:
+            x = columns[f][rows]
+            digits = _whole_numbers(x) if f in whole and x.dtype.kind == "f" else None
+            if f in whole and digits is None:  # row by row, as format does it
+                digits = [format(v, ".0f") for v in x.tolist()]
+            args.append(digits if digits is not None else x.tolist())
+        out[rows] = list(map(fn, *args)) if args else [fn()] * len(rows)
+    return out.tolist()
 
 
 def _dtype(col: str) -> str:

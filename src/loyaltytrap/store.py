@@ -48,6 +48,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .events import sentences
+
 DEFAULT_DB = Path("out") / "loyaltytrap.duckdb"
 ENV_DB = "LOYALTYTRAP_DB"
 STATUSES = ("running", "complete", "interrupted", "failed")
@@ -707,7 +709,16 @@ def _alive(pid: int) -> bool:
 
 
 def render_details(df: pd.DataFrame, templates: dict[str, tuple[str, str]]) -> list[str]:
-    """The sentence of each event row, from the templates the run was stored with."""
+    """The sentence of each event row, from the templates the run was stored with (all
+    rows at once with :func:`loyaltytrap.events.sentences`; row by row, with the event's
+    name and label for a row no template can write, if any cannot)."""
+    labels = np.array([lb if isinstance(lb, str) else "" for lb in df["label"]], dtype=object)
+    try:
+        return sentences(df["event"].to_numpy(), df["officer"].to_numpy(),
+                         df["level"].to_numpy(), df["value"].to_numpy(),
+                         df["value2"].to_numpy(), labels, templates)
+    except (ValueError, TypeError, KeyError, IndexError):
+        pass
     out = []
     for e, o, lv, v, v2, lb in zip(df["event"], df["officer"], df["level"], df["value"],
                                    df["value2"], df["label"], strict=True):
@@ -716,6 +727,6 @@ def render_details(df: pd.DataFrame, templates: dict[str, tuple[str, str]]) -> l
             out.append(tpl[1].format(officer=o, level=lv, value=v, value2=v2,
                                      label=lb if isinstance(lb, str) else "")
                        if tpl else f"{e} ({lb})")
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, IndexError):
             out.append(f"{e} ({lb})")
     return out

@@ -254,7 +254,7 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     new = State(t + 1, officers, reports, decisions, purges, leader, money, industry, strikes,
                 front, elites, allies, stability, pressure)
     fallen = state.stability.collapsed
-    if fallen.any():  # a fallen regime's trajectory ends on its collapse day
+    if np.count_nonzero(fallen):  # a fallen regime's trajectory ends on its collapse day
         new = freeze_members(fallen, new, state)
         events = [drop_members(b, fallen) for b in events]
     return new, events
@@ -397,7 +397,7 @@ def run_batch(
         if progress is not None:
             progress(E)
         fallen = state.stability.collapsed
-        if fallen.any() and t + 1 < days:
+        if np.count_nonzero(fallen) and t + 1 < days:
             keep = ~fallen
             if not keep.any():  # every regime has fallen: nothing left to simulate
                 if progress is not None:

@@ -90,7 +90,7 @@ class _Recorder:
         if self._fields is None:
             self._split_fields(state)
         assert self._fields is not None
-        arrays = [a for get in self._getters for a in get(state)]
+        arrays = [get(state) for get in self._getters]  # a tuple of fields per record
         self._pending.append((self.day, rows, arrays, officer_sums(state, params)))
         self._template = (state, params)
         self.last[rows] = self.day
@@ -117,6 +117,8 @@ class _Recorder:
             elif names:
                 one = operator.attrgetter(f"{rec.name}.{names[0]}")
                 self._getters.append(lambda s, one=one: (one(s),))
+            else:  # one getter per record, in the order of _fields
+                self._getters.append(lambda s: ())
 
     def _flush(self) -> None:
         """Evaluate every indicator on the days pending and write them in place."""
@@ -125,13 +127,10 @@ class _Recorder:
         assert self._fields is not None and self._template is not None
         state, params = self._template
         pending, self._pending = self._pending, []
-        columns = list(zip(*(p[2] for p in pending), strict=True))
         records: dict[str, Any] = {}
-        i = 0
-        for r, names in self._fields:
-            records[r] = _Stacked(getattr(state, r), dict(zip(names, columns[i:i + len(names)],
-                                                              strict=True)))
-            i += len(names)
+        for i, (r, names) in enumerate(self._fields):
+            columns = zip(*(p[2][i] for p in pending), strict=True)  # a field's days
+            records[r] = _Stacked(getattr(state, r), dict(zip(names, columns, strict=True)))
         stack = _StackedState(state, records)
         sums = OfficerSums(*(np.concatenate([getattr(p[3], f.name) for p in pending])
                              for f in dataclasses.fields(OfficerSums)))

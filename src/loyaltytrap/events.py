@@ -8,6 +8,7 @@ more fear).
 
 from __future__ import annotations
 
+import functools
 import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -128,6 +129,7 @@ def _whole_numbers(x: np.ndarray) -> list[str] | None:
     return [str(v) for v in np.rint(x).astype(np.int64).tolist()]
 
 
+@functools.lru_cache(maxsize=256)
 def _writer(template: str) -> tuple[Callable[..., str], list[str], list[str]] | None:
     """The template as a compiled f-string over the fields it names, those fields, and the
     ones it renders with ``.0f`` (given to it as strings, see :func:`_whole_numbers`, or as

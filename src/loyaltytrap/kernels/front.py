@@ -13,8 +13,8 @@ from .special import NDTRI
 
 
 @numba.njit(cache=True)
-def _fight(own0, opp0, slack0_, slack_init, exhausted0, supply_ratio, equipment_ok,
-           competence, latency, truth, u, weights, pm, square, day,
+def _fight(own0, opp0, slack0_, slack_init, exhausted0, own_loss_total0, opp_loss_total0,
+           supply_ratio, equipment_ok, competence, latency, truth, u, weights, pm, square, day,
            ndtri):  # pragma: no cover - compiled
     # plain ``fight`` member by member, in its order of operations (the daily noise drawn
     # here from the uniforms by scipy's ndtri)
@@ -134,8 +134,24 @@ def _fight(own0, opp0, slack0_, slack_init, exhausted0, supply_ratio, equipment_
         pressure[e, 1] = ((1.0 + equip_gain[e] * (1.0 - factors[e, 1]))
                           * (1.0 + xp[e] * parts_out))
         intensity[e] = loss_ratio ** intensity_el[e]
-    return (own, opp, own_loss, opp_loss, committed, slack, exhausted, order, new,
-            factors, eff, strength, pressure, intensity)
+    # after_day's totals, and how many slacks ran out today; the [E] results in one block
+    # (the caller takes its rows as views)
+    by_member = np.empty((10, E))
+    n_new = 0
+    for e in range(E):
+        by_member[0, e] = own[e]
+        by_member[1, e] = opp[e]
+        by_member[2, e] = own_loss[e]
+        by_member[3, e] = opp_loss[e]
+        by_member[4, e] = own_loss_total0[e] + own_loss[e]
+        by_member[5, e] = opp_loss_total0[e] + opp_loss[e]
+        by_member[6, e] = committed[e]
+        by_member[7, e] = eff[e]
+        by_member[8, e] = strength[e]
+        by_member[9, e] = intensity[e]
+        for i in range(3):
+            n_new += new[e, i]
+    return by_member, slack, exhausted, order, new, factors, pressure, n_new
 
 
 def fight(
@@ -157,17 +173,21 @@ def fight(
             p.own_replacements, p.opponent_replacements, p.reference_own_losses,
             p.exhausted_pressure, p.front_pressure_elasticity, p.equipment_pressure_gain,
             p.intensity_elasticity)])))
-    (own, opp, own_loss, opp_loss, committed, slack, exhausted, order, new, factors, eff,
-     strength, pressure, intensity) = _fight(
-        s.own, s.opp, s.slack, s.slack0, s.exhausted_day, member_array(supply_ratio, E),
-        member_array(equipment_ok, E), member_array(competence, E),
-        member_array(decision_latency_days, E), member_array(truth, E), u, weights, pm,
-        p.law == "square", int(day), NDTRI)
-    mm, k = np.nonzero(new)
-    events = [EventBatch("slack_exhausted", mm, value=order[mm, k], value2=own[mm],
-                         label=np.array(front.SLACKS, dtype=object)[k])] if len(mm) else []
-    return front.after_day(
-        s, own=own, opp=opp, own_loss=own_loss, opp_loss=opp_loss, committed=committed,
-        slack=slack, exhausted_day=exhausted, factors=factors, effectiveness=eff,
-        strength_ratio=strength, problem_pressure=pressure, war_intensity=intensity,
+    by_member, slack, exhausted, order, new, factors, pressure, n_new = _fight(
+        s.own, s.opp, s.slack, s.slack0, s.exhausted_day, s.own_loss_total, s.opp_loss_total,
+        member_array(supply_ratio, E), member_array(equipment_ok, E),
+        member_array(competence, E), member_array(decision_latency_days, E),
+        member_array(truth, E), u, weights, pm, p.law == "square", int(day), NDTRI)
+    (own, opp, own_loss, opp_loss, own_loss_total, opp_loss_total, committed, eff, strength,
+     intensity) = by_member
+    events: list[EventBatch] = []
+    if n_new:
+        mm, k = np.nonzero(new)
+        events = [EventBatch("slack_exhausted", mm, value=order[mm, k], value2=own[mm],
+                             label=np.array(front.SLACKS, dtype=object)[k])]
+    return FrontState(  # what front.after_day makes of the day, its totals taken above
+        own=own, opp=opp, own_loss=own_loss, opp_loss=opp_loss, own_loss_total=own_loss_total,
+        opp_loss_total=opp_loss_total, committed=committed, slack=slack, slack0=s.slack0,
+        exhausted_day=exhausted, factors=factors, effectiveness=eff, strength_ratio=strength,
+        problem_pressure=pressure, war_intensity=intensity,
     ), events

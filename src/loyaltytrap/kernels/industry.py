@@ -30,9 +30,10 @@ def _leontief(rate, good, comp_line, out, binding):  # pragma: no cover - compil
 
 @numba.njit(cache=True)
 def _produce(line_rate, design, k, part_cost, grey_capacity, inventory0, inventory_def0,
-             pipeline0, pipeline_def0, request0, capacity, tools, circ_in, granted_in, u,
-             grey_defect, slope, cover_days, lead_days, product, comp_line, comp_plant,
-             imported, ndtri):  # pragma: no cover - compiled
+             pipeline0, pipeline_def0, request0, binding0, ordered_total0, arrived_total0,
+             used_total0, output_total0, capacity, tools, circ_in, granted_in, u,
+             grey_defect, slope, cover_days, shell_need, lead_days, product, comp_line,
+             comp_plant, imported, shells, ndtri):  # pragma: no cover - compiled
     # plain ``produce`` (enabled) member by member, in its order of operations; the day's
     # inputs as the engine has them (circumvention clipped here, the order noise drawn here
     # from the uniform by scipy's ndtri)
@@ -136,8 +137,30 @@ def _produce(line_rate, design, k, part_cost, grey_capacity, inventory0, invento
             order = max(target + need - inv[e, i] - ps, 0.0)
             order = min(order, grey_capacity[e, i] * circ[e])
             request[e, i] = order * part_cost[e, i]
-    return (output, binding, good, inv, inv_def, pipe, pipe_def, arrived, ordered, used,
-            defect_rate, order_d, request)
+    # after_day's totals and supply ratio, and whether any line's bottleneck moved; the
+    # [E, CI], [E, L] and [E] results in one block each (the caller takes rows as views)
+    per_part = np.empty((8, E, CI))
+    per_line = np.empty((2, E, L))
+    by_member = np.empty((3, E))
+    changed = 0
+    for e in range(E):
+        for i in range(CI):
+            per_part[0, e, i] = inv[e, i]
+            per_part[1, e, i] = inv_def[e, i]
+            per_part[2, e, i] = arrived[e, i]
+            per_part[3, e, i] = ordered[e, i]
+            per_part[4, e, i] = request[e, i]
+            per_part[5, e, i] = ordered_total0[e, i] + ordered[e, i]
+            per_part[6, e, i] = arrived_total0[e, i] + arrived[e, i]
+            per_part[7, e, i] = used_total0[e, i] + used[e, i]
+        for j in range(L):
+            per_line[0, e, j] = output[e, j]
+            per_line[1, e, j] = output_total0[e, j] + output[e, j]
+            changed += binding[e, j] != binding0[e, j] and binding[e, j] >= 0
+        by_member[0, e] = defect_rate[e]
+        by_member[1, e] = order_d[e]
+        by_member[2, e] = output[e, shells] / shell_need[e]
+    return per_part, per_line, by_member, binding, good, pipe, pipe_def, changed
 
 
 def produce(
@@ -152,19 +175,26 @@ def produce(
                                 parts_budget_granted, u)
     pm = packed(p, f"industry:{E}", lambda: np.stack([
         per_member(p.grey_defect_rate, E), per_member(p.defect_slope, E),
-        per_member(p.parts_cover_days, E)]))
-    (output, binding, good, inv, inv_def, pipe, pipe_def, arrived, ordered, used, defect_rate,
-     d, request) = _produce(
+        per_member(p.parts_cover_days, E), per_member(p.shell_need_per_day, E)]))
+    per_part, per_line, per_m, binding, good, pipe, pipe_def, changed = _produce(
         s.line_rate, s.design, s.parts_per_unit, s.part_cost, s.grey_capacity, s.inventory,
-        s.inventory_defective, s.pipeline, s.pipeline_defective, s.request_usd_bn,
+        s.inventory_defective, s.pipeline, s.pipeline_defective, s.request_usd_bn, s.binding,
+        s.ordered_total, s.arrived_total, s.used_total, s.output_total,
         np.ascontiguousarray(plant_capacity), np.ascontiguousarray(tool_share),
         member_array(circumvention, E), member_array(parts_budget_granted, E), u, pm[0], pm[1],
-        pm[2], float(p.parts_lead_time_days), p.plant_combination != "min", _COMP_LINE,
-        _COMP_PLANT, _IMPORTED, NDTRI)
-    events = industry.bottleneck_events(s.binding, binding, output, s.line_rate)
-    return industry.after_day(
-        s, p, output=output, potential=good, binding=binding, inventory=inv,
-        inventory_defective=inv_def, pipeline=pipe, pipeline_defective=pipe_def,
-        arrived=arrived, ordered=ordered, used=used, defect_rate=defect_rate,
-        order_defect_rate=d, request_usd_bn=request,
+        pm[2], pm[3], float(p.parts_lead_time_days), p.plant_combination != "min", _COMP_LINE,
+        _COMP_PLANT, _IMPORTED, industry.SHELLS, NDTRI)
+    inv, inv_def, arrived, ordered, request, ordered_total, arrived_total, used_total = per_part
+    output, output_total = per_line
+    defect_rate, d, supply_ratio = per_m
+    events = industry.bottleneck_events(s.binding, binding, output, s.line_rate) \
+        if changed else []
+    return IndustryState(  # what industry.after_day makes of the day, its sums taken above
+        line_rate=s.line_rate, design=s.design, parts_per_unit=s.parts_per_unit,
+        part_cost=s.part_cost, grey_capacity=s.grey_capacity, need_baseline=s.need_baseline,
+        output=output, potential=good, binding=binding, supply_ratio=supply_ratio,
+        inventory=inv, inventory_defective=inv_def, pipeline=pipe, pipeline_defective=pipe_def,
+        arrived=arrived, ordered=ordered, defect_rate=defect_rate, order_defect_rate=d,
+        request_usd_bn=request, ordered_total=ordered_total, arrived_total=arrived_total,
+        used_total=used_total, output_total=output_total,
     ), events

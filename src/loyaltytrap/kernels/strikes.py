@@ -208,9 +208,30 @@ def _strikes_day(capacity0, backlog0, wait0, work_left0, job_start0, job_waited0
         totals[2, e] = strikes_total0[e] + st
         totals[3, e] = restores_total0[e] + n_done[e]
         totals[4, e] = restore_days_total0[e] + restore_days[e]
-    return (capacity, backlog, wait, work_left, job_start, waited, tools, tool_wait, pipe,
-            work_plan, tool_plan, request, hit, strikes_today, today, totals, by_plant,
-            done, done_days, done_waited, lost, tools_lost, n_events)
+    # the [E, P] results in one block, today's [E] in another (the caller takes rows as views)
+    plants = np.empty((14, E, P))
+    per_day = np.empty((4, E))
+    for e in range(E):
+        for pl in range(P):
+            plants[0, e, pl] = capacity[e, pl]
+            plants[1, e, pl] = backlog[e, pl]
+            plants[2, e, pl] = wait[e, pl]
+            plants[3, e, pl] = work_left[e, pl]
+            plants[4, e, pl] = job_start[e, pl]
+            plants[5, e, pl] = waited[e, pl]
+            plants[6, e, pl] = tools[e, pl]
+            plants[7, e, pl] = tool_wait[e, pl]
+            plants[8, e, pl] = work_plan[e, pl]
+            plants[9, e, pl] = tool_plan[e, pl]
+            plants[10, e, pl] = done_days[e, pl]
+            plants[11, e, pl] = done_waited[e, pl]
+            plants[12, e, pl] = lost[e, pl]
+            plants[13, e, pl] = tools_lost[e, pl]
+        per_day[0, e] = request[e]
+        per_day[1, e] = strikes_today[e]
+        per_day[2, e] = today[0, e]
+        per_day[3, e] = today[1, e]
+    return plants, per_day, pipe, hit, totals, by_plant, done, n_events
 
 
 # rows of the per-member parameter matrix (packed once per parameter record)
@@ -250,9 +271,7 @@ def strike_and_repair(
         pm = _packed(p, E)[0].copy()
         pm[_OTHERS] = per_member(p.other_strikes_per_day, E) * intensity
         hazard = strikes.daily_hazard(p, intensity)
-    (capacity, backlog, wait, work_left, job_start, waited, tools, tool_wait, pipe, work_plan,
-     tool_plan, request, hit, strikes_today, today, totals, by_plant, done, done_days,
-     done_waited, lost, tools_lost, n_events) = _strikes_day(
+    plants, per_day, pipe, hit, totals, by_plant, done, n_events = _strikes_day(
         s.capacity, s.backlog, s.wait, s.work_left, s.job_start, s.job_waited, s.tools,
         s.tool_wait, s.tool_pipeline, s.work_plan, s.tool_plan, s.request_usd_bn, s.lost_total,
         s.restored_total, s.strikes_total, s.restores_total, s.restore_days_total,
@@ -260,6 +279,9 @@ def strike_and_repair(
         s.tools_destroyed_total, member_array(signoff_delay_days, E),
         member_array(circumvention, E), member_array(repair_granted, E), u, hazard, pm,
         int(day), PDTR)
+    (capacity, backlog, wait, work_left, job_start, waited, tools, tool_wait, work_plan,
+     tool_plan, done_days, done_waited, lost, tools_lost) = plants
+    request, strikes_today, lost_today, restored_today = per_day
     events: list[EventBatch] = []
     if n_events:
         events = [*strikes.done_events(done, done_days, done_waited),
@@ -268,7 +290,8 @@ def strike_and_repair(
         capacity=capacity, backlog=backlog, wait=wait, work_left=work_left,
         job_start=job_start, job_waited=waited, tools=tools, tool_wait=tool_wait,
         tool_pipeline=pipe, work_plan=work_plan, tool_plan=tool_plan, request_usd_bn=request,
-        hit=hit, strikes_today=strikes_today, lost_today=today[0], restored_today=today[1],
+        hit=hit, strikes_today=strikes_today, lost_today=lost_today,
+        restored_today=restored_today,
         lost_total=totals[0], restored_total=totals[1], strikes_total=totals[2],
         tools_ordered_total=by_plant[0], tools_arrived_total=by_plant[1],
         tools_usable_total=by_plant[2], tools_destroyed_total=by_plant[3],

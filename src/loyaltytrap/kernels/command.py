@@ -30,7 +30,7 @@ from ..mechanisms.signoff import DecisionState
 from ..mechanisms.world import Pressure
 from ..params import member_array, packed, per_member
 from .leader import _no_surprise, _pairwise_sum, _react
-from .officers import _place, _signoff, _sitreps
+from .officers import _place_sparse, _signoff, _sitreps
 from .purges import _PARAMS as _PURGE_PARAMS
 from .purges import _THREAT, _draw_purges, _exposure, replace_purged
 
@@ -84,7 +84,7 @@ def _command(
         for k in range(K):
             c = c + r[k] * scale if k > 0 else r[k] * scale
             edges[e, k] = c
-    new, sev = _place(edges, u_arrival, u_severity, severity_mean)
+    arrivals = _place_sparse(edges, u_arrival, u_severity, severity_mean)
 
     # 7. sitreps
     known_before = np.empty(E)
@@ -94,14 +94,17 @@ def _command(
      unresolved, received, scrubbed, candid, surfaced, to_top, to_top_age, surfaced_age,
      arisen, relayed, pass_ema) = _sitreps(
         inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidden_age0, known0,
-        unresolved0, new, sev, fear0, candour, sens, p_const, behavioural, u_sitrep, growth,
+        unresolved0, arrivals, fear0, candour, sens, p_const, behavioural, u_sitrep, growth,
         vis, window, offsets, sizes, D, slot, pass_ema0, arisen0, relayed0, keep_o0, keep_h0)
 
     # 8. sign-off (signoff.sign_off)
-    new_req = np.empty((E, U))
+    # one request per new problem (at most one a unit: the dense sum of its three counts)
+    new_req = np.zeros((E, U))
+    start, unit, kind, amount = arrivals[0], arrivals[1], arrivals[2], arrivals[3]
     for e in range(E):
-        for j in range(U):
-            new_req[e, j] = (new[e, 0, j] + new[e, 1, j]) + new[e, 2, j]
+        for i in range(start[e], start[e + 1]):
+            if kind[i] >= 0:
+                new_req[e, unit[i]] = amount[i]
     money = np.empty(E)
     for e in range(E):
         money[e] = esc_money[e] * risk_aversion[e]

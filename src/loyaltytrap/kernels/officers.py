@@ -17,9 +17,84 @@ from ..params import col, per_member
 from .leader import _pairwise_sum
 
 
+@numba.njit(inline="always")
+def _arrivals_of(arrivals, e):  # pragma: no cover - compiled
+    # member e's entries of the sparse arrivals (see _place_sparse)
+    start, unit, kind, amount, sev = arrivals
+    return start[e], start[e + 1], unit, kind, amount, sev
+
+
+@numba.njit(cache=True)
+def _place_sparse(edges, u_arrival, u_severity, severity_mean):  # pragma: no cover - compiled
+    # the new problems at the units, sparse: what plain place_problems puts in its dense
+    # [E, K, U] counts and [E, U] severities, as entries by member and unit (start ``[E+1]``,
+    # then unit, kind, amount, severity ``[M]``): an arrival is two entries, its count (kind
+    # k, amount 1) and its severity (kind -1). Most units get nothing on most days.
+    E, K = edges.shape
+    U = u_arrival.shape[1]
+    start = np.empty(E + 1, dtype=np.int64)
+    unit = np.empty(2 * E * U, dtype=np.int64)
+    kind = np.empty(2 * E * U, dtype=np.int64)
+    amount = np.empty(2 * E * U)
+    sev = np.empty(2 * E * U)
+    m = 0
+    for e in range(E):
+        start[e] = m
+        for j in range(U):
+            x = u_arrival[e, j]
+            lower = 0.0
+            for k in range(K):
+                if x >= lower and x < edges[e, k]:
+                    unit[m] = j
+                    kind[m] = k
+                    amount[m] = 1.0
+                    sev[m] = 0.0
+                    unit[m + 1] = j
+                    kind[m + 1] = -1
+                    amount[m + 1] = 0.0
+                    sev[m + 1] = -severity_mean[e] * np.log1p(-np.float64(u_severity[e, j]))
+                    m += 2
+                lower = edges[e, k]
+    start[E] = m
+    return start, unit, kind, amount, sev
+
+
+@numba.njit(cache=True)
+def _sparse_arrivals(new, new_sev):  # pragma: no cover - compiled
+    # dense new problems ``[E, K, U]`` and severities ``[E, U]`` as _place_sparse's entries
+    # (every value but an exact +0.0, which adds nothing where the sitreps add them)
+    E, K, U = new.shape
+    start = np.empty(E + 1, dtype=np.int64)
+    n = 0
+    for e in range(E):
+        for j in range(U):
+            for k in range(K):
+                n += not (new[e, k, j] == 0.0 and not np.signbit(new[e, k, j]))
+            n += not (new_sev[e, j] == 0.0 and not np.signbit(new_sev[e, j]))
+    unit = np.empty(n, dtype=np.int64)
+    kind = np.empty(n, dtype=np.int64)
+    amount = np.empty(n)
+    sev = np.empty(n)
+    m = 0
+    for e in range(E):
+        start[e] = m
+        for j in range(U):
+            for k in range(K):
+                v = new[e, k, j]
+                if not (v == 0.0 and not np.signbit(v)):
+                    unit[m], kind[m], amount[m], sev[m] = j, k, v, 0.0
+                    m += 1
+            v = new_sev[e, j]
+            if not (v == 0.0 and not np.signbit(v)):
+                unit[m], kind[m], amount[m], sev[m] = j, -1, 0.0, v
+                m += 1
+    start[E] = m
+    return start, unit, kind, amount, sev
+
+
 @numba.njit(cache=True)
 def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidden_age0,
-             known0, unresolved0, new, new_sev, fear, candour, sens, p_const, behavioural,
+             known0, unresolved0, arrivals, fear, candour, sens, p_const, behavioural,
              u, growth, vis, window, offsets, sizes, D, slot, pass_ema0, arisen0,
              relayed0, keep_o, keep_h):  # pragma: no cover - compiled
     # Member by member, in four passes over its officers, each number formed by the plain
@@ -116,19 +191,22 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
                 f = kept / max(tot, 1e-12) if tot > 1e-12 else 1.0
                 tsev[n] = fsev[n] * f
                 tage[n] = fage[n] * f + kept
+        # the units' new problems (the arrivals: only where there are any, which is what
+        # adding the zeros of the other units would give)
+        a_lo, a_hi, unit, kind, amount, sev_new = _arrivals_of(arrivals, e)
         arisen_today = 0.0
         for k in range(3):
             tot = 0.0
-            nw = new[e, k]
             hk = held[k]
-            for j in range(sizes[L - 1]):
-                tot += nw[j]
-                hk[U0 + j] += nw[j]
+            for i in range(a_lo, a_hi):
+                if kind[i] == k:
+                    tot += amount[i]
+                    hk[U0 + unit[i]] += amount[i]
             unresolved[e, k] = unresolved0[e, k] + tot
             arisen_today += tot
-        ns = new_sev[e]
-        for j in range(sizes[L - 1]):
-            held_sev[U0 + j] += ns[j]
+        for i in range(a_lo, a_hi):
+            if kind[i] < 0:
+                held_sev[U0 + unit[i]] += sev_new[i]
         # 3. sitreps, bottom-up
         top0 = top1 = top2 = 0.0
         top_age = 0.0
@@ -526,7 +604,7 @@ def sanitize_reports(
     p_const = (1.0 - per_member(p.fixed_pass_through, E)) if p.enabled else np.zeros(E)
     out = _sitreps(
         s.inflight, s.inflight_sev, s.inflight_age, s.hidden, s.hidden_sev, s.hidden_age,
-        s.known, s.unresolved, f(new), f(new_sev), f(fear), f(candour),
+        s.known, s.unresolved, _sparse_arrivals(f(new), f(new_sev)), f(fear), f(candour),
         per_member(p.scrub_sensitivity, E), p_const, behavioural, f(u_sitrep),
         per_member(p.severity_growth, E), per_member(p.visibility_threshold, E),
         per_member(p.picture_window_days, E), np.asarray(tree.offsets, np.int64),

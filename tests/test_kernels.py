@@ -118,7 +118,7 @@ def test_officer_sums_kernel_matches_numpy(small: Scenario, daily_states) -> Non
     args = (state.officers, state.reports, state.decisions.queue, params.tree)
     assert (state.officers.status != 0).any()  # vacancies are counted
     for a, b in zip(officer_sums_plain(*args), kernels.officer_sums(*args), strict=True):
-        np.testing.assert_array_equal(a, b)  # both sum as NumPy does (pairwise)
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 def test_strikes_kernel_matches_numpy(small: Scenario, daily_states) -> None:

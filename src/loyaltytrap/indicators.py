@@ -84,9 +84,8 @@ def officer_sums_plain(
     """The sums of :class:`OfficerSums` (plain NumPy): ``[3, E, L]`` level sums of fear,
     competence and candour, and ``[7, E]`` loyalty, vacant, surfaced, surfaced_age, queue,
     top_queue and hidden."""
-    # each level's sum as NumPy sums a row (pairwise), as the compiled twin does
-    by_level = np.stack([np.stack([x[:, tree.level_slice(lvl)].sum(axis=1)
-                                   for lvl in range(tree.levels)], axis=1)
+    off = list(tree.offsets)
+    by_level = np.stack([np.add.reduceat(x, off, axis=1)
                          for x in (o.fear, o.competence, o.candour)])
     top = sum(tree.level_sizes[:2])
     totals = np.stack([o.loyalty.sum(axis=1), (o.status != SERVING).sum(axis=1),

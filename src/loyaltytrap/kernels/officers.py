@@ -14,7 +14,6 @@ from ..mechanisms.purges import PurgeParams
 from ..mechanisms.reporting import ReportingParams, ReportState
 from ..mechanisms.signoff import DecisionState, SignoffParams
 from ..params import col, per_member
-from .leader import _pairwise_sum
 
 
 @numba.njit(inline="always")
@@ -557,38 +556,50 @@ def _place(edges, u_arrival, u_severity, severity_mean):  # pragma: no cover - c
 @numba.njit(cache=True)
 def _officer_sums(fear, competence, candour, loyalty, status, hidden, keep_h, surfaced,
                   surfaced_age, queue, offsets, sizes):  # pragma: no cover - compiled
-    # NumPy's pairwise sums (what the plain version's reduceat and sum take), whose eight
-    # accumulators vectorise, rather than one running sum per quantity (a chain of
-    # dependent additions: the pass took four times as long)
     E, K, N = hidden.shape
     L = sizes.shape[0]
     by_level = np.zeros((3, E, L))
     out = np.zeros((7, E))
     top = offsets[2] if L > 2 else N
-    frames = np.empty((64, 3), dtype=np.int64)
-    left = np.empty(64)
-    scaled = np.empty(K * N)
     for e in range(E):
         for lvl in range(L):
-            lo = offsets[lvl]
-            hi = lo + sizes[lvl]
-            by_level[0, e, lvl] = _pairwise_sum(fear[e, lo:hi], frames, left)
-            by_level[1, e, lvl] = _pairwise_sum(competence[e, lo:hi], frames, left)
-            by_level[2, e, lvl] = _pairwise_sum(candour[e, lo:hi], frames, left)
-        va = 0
+            f = 0.0
+            c = 0.0
+            d = 0.0
+            for j in range(sizes[lvl]):
+                n = offsets[lvl] + j
+                f += fear[e, n]
+                c += competence[e, n]
+                d += candour[e, n]
+            by_level[0, e, lvl] = f
+            by_level[1, e, lvl] = c
+            by_level[2, e, lvl] = d
+        lo = 0.0
+        va = 0.0
+        sf = 0.0
+        sa = 0.0
+        qu = 0.0
+        tq = 0.0
         for n in range(N):
-            va += status[e, n] != SERVING
+            lo += loyalty[e, n]
+            if status[e, n] != SERVING:
+                va += 1.0
+            sf += surfaced[e, n]
+            sa += surfaced_age[e, n]
+            qu += queue[e, n]
+            if n < top:
+                tq += queue[e, n]
+        hi = 0.0
         for k in range(K):
-            f = keep_h[e, k]
             for n in range(N):
-                scaled[k * N + n] = hidden[e, k, n] * f  # as the next sitreps will shrink it
-        out[0, e] = _pairwise_sum(loyalty[e], frames, left)
+                hi += hidden[e, k, n] * keep_h[e, k]  # as the next sitreps will shrink it
+        out[0, e] = lo
         out[1, e] = va
-        out[2, e] = _pairwise_sum(surfaced[e], frames, left)
-        out[3, e] = _pairwise_sum(surfaced_age[e], frames, left)
-        out[4, e] = _pairwise_sum(queue[e], frames, left)
-        out[5, e] = _pairwise_sum(queue[e, :top], frames, left)
-        out[6, e] = _pairwise_sum(scaled, frames, left)
+        out[2, e] = sf
+        out[3, e] = sa
+        out[4, e] = qu
+        out[5, e] = tq
+        out[6, e] = hi
     return by_level, out
 
 

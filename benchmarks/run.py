@@ -142,9 +142,16 @@ def compulsory_bytes_per_member_day(scenario: Scenario) -> dict[str, int]:
     records, _ = draw_parameters(scenario, np.arange(1), 0)
     params = Params.from_records(records)
     state = init_state(params, Streams(0, np.arange(1)))
-    tree = params.tree
-    n, u = tree.n, tree.n_units
-    uniforms = 4 * (2 * u + n + 4 * n + 1 + 1 + n)  # world, reporting, signoff, leader, purges
+    # the uniforms a day draws: every stream asked for on the second day of a short run (a
+    # stream nobody reads, such as the sign-off's in the kernel, is not drawn)
+    streams = Streams(0, np.arange(1))
+    run_batch(params, streams, 2)
+    per_day = [d.block.shape[2] if d.block is not None else d.out.shape[1]
+               for d in streams._daily.values() if d.day >= 1]  # not the initial draws
+    if not streams._daily:  # the NumPy draws (no Numba): every daily block
+        per_day = [block.shape[2] for (stream, tag), (_, block, _) in streams._blocks.items()
+                   if tag != "init"]
+    uniforms = 4 * int(sum(per_day))
     state_b = array_bytes(state)
     return {"state_bytes": state_b, "uniform_bytes": uniforms, "total": 2 * state_b + uniforms}
 

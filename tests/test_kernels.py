@@ -426,3 +426,16 @@ def test_front_inputs_and_regime_stress_kernels_match_numpy(small: Scenario,
         np.testing.assert_array_equal(engine.regime_stress(*args), kernels.regime_stress(*args))
         checked += np.isnan(engine.decision_latency(state.decisions)).sum()
     assert checked > 0  # days without decisions (NaN latency) are among them
+
+
+def test_result_blocks_are_the_arrays_stacked() -> None:
+    from loyaltytrap.kernels.blocks import rows
+
+    rng = np.random.default_rng(3)
+    for shape, dtype in (((5,), np.float64), ((4, 3), np.float64), ((2, 7), np.int64)):
+        arrays = tuple((rng.random(shape) * 100).astype(dtype) for _ in range(6))
+        out = rows(arrays)
+        assert out.dtype == dtype and out.flags.c_contiguous
+        np.testing.assert_array_equal(out, np.stack(arrays))
+        first, *_ = out  # the rows the kernels' callers take are views of the block
+        assert first.base is out and first.flags.c_contiguous

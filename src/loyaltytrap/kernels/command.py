@@ -29,6 +29,7 @@ from ..mechanisms.reporting import ReportState
 from ..mechanisms.signoff import DecisionState
 from ..mechanisms.world import Pressure
 from ..params import member_array, packed, per_member
+from .blocks import rows
 from .leader import _no_surprise, _pairwise_sum, _react
 from .officers import _place_sparse, _signoff, _sitreps
 from .purges import _PARAMS as _PURGE_PARAMS
@@ -190,42 +191,13 @@ def _command(
         member = np.empty(0, dtype=np.int64)
         officer = np.empty(0, dtype=np.int64)
         which = np.empty(0, dtype=np.int64)
-    # the per-member numbers in three blocks (one allocation and one boxing each; the caller
-    # takes their rows as views)
-    per = np.empty((19, E))
-    by_domain = np.empty((6, E, K))
-    by_level = np.empty((3, E, L))
-    for e in range(E):
-        per[0, e] = known_before[e]
-        per[1, e] = to_top[e]
-        per[2, e] = to_top_age[e]
-        per[3, e] = arisen[e]
-        per[4, e] = relayed[e]
-        per[5, e] = pass_ema[e]
-        per[6, e] = owned_age[e]
-        per[7, e] = fixed[e]
-        per[8, e] = expired[e]
-        per[9, e] = escalated[e]
-        per[10, e] = p90[e]
-        per[11, e] = reruns[e]
-        per[12, e] = decided_total[e]
-        per[13, e] = fixed_total0[e] + fixed[e]
-        per[14, e] = expired_total0[e] + expired[e]
-        per[15, e] = reruns_total0[e] + reruns[e]
-        per[16, e] = fix_resolved[e]
-        per[17, e] = surprises_total[e]
-        per[18, e] = amount[e]
-        for k in range(K):
-            by_domain[0, e, k] = problem[e, k]
-            by_domain[1, e, k] = extra[e, k]
-            by_domain[2, e, k] = known[e, k]
-            by_domain[3, e, k] = unresolved[e, k]
-            by_domain[4, e, k] = keep_o[e, k]
-            by_domain[5, e, k] = keep_h[e, k]
-        for lvl in range(L):
-            by_level[0, e, lvl] = received[e, lvl]
-            by_level[1, e, lvl] = scrubbed[e, lvl]
-            by_level[2, e, lvl] = owned[e, lvl]
+    # the per-member numbers in three blocks (kernels.blocks)
+    per = rows((known_before, to_top, to_top_age, arisen, relayed, pass_ema, owned_age, fixed,
+                expired, escalated, p90, reruns, decided_total, fixed_total0 + fixed,
+                expired_total0 + expired, reruns_total0 + reruns, fix_resolved,
+                surprises_total, amount))
+    by_domain = rows((problem, extra, known, unresolved, keep_o, keep_h))
+    by_level = rows((received, scrubbed, owned))
     return (per, by_domain, by_level, inflight, inflight_sev, inflight_age, hidden,
             hidden_sev, hidden_age, candid, surfaced, surfaced_age, queue, queue_age,
             surprise, response, target, responses_total, n_surprises, fear, status, member,

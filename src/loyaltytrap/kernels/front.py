@@ -9,6 +9,7 @@ from ..events import EventBatch
 from ..mechanisms import front
 from ..mechanisms.front import FrontParams, FrontState
 from ..params import member_array, packed, per_member
+from .blocks import rows
 from .special import NDTRI
 
 
@@ -135,20 +136,11 @@ def _fight(own0, opp0, slack0_, slack_init, exhausted0, own_loss_total0, opp_los
                           * (1.0 + xp[e] * parts_out))
         intensity[e] = loss_ratio ** intensity_el[e]
     # after_day's totals, and how many slacks ran out today; the [E] results in one block
-    # (the caller takes its rows as views)
-    by_member = np.empty((10, E))
+    # (kernels.blocks)
+    by_member = rows((own, opp, own_loss, opp_loss, own_loss_total0 + own_loss,
+                      opp_loss_total0 + opp_loss, committed, eff, strength, intensity))
     n_new = 0
     for e in range(E):
-        by_member[0, e] = own[e]
-        by_member[1, e] = opp[e]
-        by_member[2, e] = own_loss[e]
-        by_member[3, e] = opp_loss[e]
-        by_member[4, e] = own_loss_total0[e] + own_loss[e]
-        by_member[5, e] = opp_loss_total0[e] + opp_loss[e]
-        by_member[6, e] = committed[e]
-        by_member[7, e] = eff[e]
-        by_member[8, e] = strength[e]
-        by_member[9, e] = intensity[e]
         for i in range(3):
             n_new += new[e, i]
     return by_member, slack, exhausted, order, new, factors, pressure, n_new

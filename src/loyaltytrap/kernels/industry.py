@@ -9,6 +9,7 @@ from ..events import EventBatch
 from ..mechanisms import industry
 from ..mechanisms.industry import IndustryParams, IndustryState
 from ..params import member_array, packed, per_member
+from .blocks import rows
 from .special import NDTRI
 
 _COMP_LINE = industry.COMP_LINE.astype(np.int64)
@@ -138,28 +139,17 @@ def _produce(line_rate, design, k, part_cost, grey_capacity, inventory0, invento
             order = min(order, grey_capacity[e, i] * circ[e])
             request[e, i] = order * part_cost[e, i]
     # after_day's totals and supply ratio, and whether any line's bottleneck moved; the
-    # [E, CI], [E, L] and [E] results in one block each (the caller takes rows as views)
-    per_part = np.empty((8, E, CI))
-    per_line = np.empty((2, E, L))
-    by_member = np.empty((3, E))
+    # [E, CI], [E, L] and [E] results in one block each (kernels.blocks)
+    per_part = rows((inv, inv_def, arrived, ordered, request, ordered_total0 + ordered,
+                     arrived_total0 + arrived, used_total0 + used))
+    per_line = rows((output, output_total0 + output))
+    supply = np.empty(E)
     changed = 0
     for e in range(E):
-        for i in range(CI):
-            per_part[0, e, i] = inv[e, i]
-            per_part[1, e, i] = inv_def[e, i]
-            per_part[2, e, i] = arrived[e, i]
-            per_part[3, e, i] = ordered[e, i]
-            per_part[4, e, i] = request[e, i]
-            per_part[5, e, i] = ordered_total0[e, i] + ordered[e, i]
-            per_part[6, e, i] = arrived_total0[e, i] + arrived[e, i]
-            per_part[7, e, i] = used_total0[e, i] + used[e, i]
+        supply[e] = output[e, shells] / shell_need[e]
         for j in range(L):
-            per_line[0, e, j] = output[e, j]
-            per_line[1, e, j] = output_total0[e, j] + output[e, j]
             changed += binding[e, j] != binding0[e, j] and binding[e, j] >= 0
-        by_member[0, e] = defect_rate[e]
-        by_member[1, e] = order_d[e]
-        by_member[2, e] = output[e, shells] / shell_need[e]
+    by_member = rows((defect_rate, order_d, supply))
     return per_part, per_line, by_member, binding, good, pipe, pipe_def, changed
 
 

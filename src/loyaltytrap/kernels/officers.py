@@ -64,31 +64,24 @@ def _sparse_arrivals(new, new_sev):  # pragma: no cover - compiled
     # (every value but an exact +0.0, which adds nothing where the sitreps add them)
     E, K, U = new.shape
     start = np.empty(E + 1, dtype=np.int64)
-    n = 0
-    for e in range(E):
-        for j in range(U):
-            for k in range(K):
-                n += not (new[e, k, j] == 0.0 and not np.signbit(new[e, k, j]))
-            n += not (new_sev[e, j] == 0.0 and not np.signbit(new_sev[e, j]))
-    unit = np.empty(n, dtype=np.int64)
-    kind = np.empty(n, dtype=np.int64)
-    amount = np.empty(n)
-    sev = np.empty(n)
+    size = E * U * (K + 1)
+    unit = np.empty(size, dtype=np.int64)
+    kind = np.empty(size, dtype=np.int64)
+    amount = np.empty(size)
+    sev = np.empty(size)
     m = 0
     for e in range(E):
         start[e] = m
         for j in range(U):
-            for k in range(K):
-                v = new[e, k, j]
-                if not (v == 0.0 and not np.signbit(v)):
-                    unit[m], kind[m], amount[m], sev[m] = j, k, v, 0.0
-                    m += 1
-            v = new_sev[e, j]
-            if not (v == 0.0 and not np.signbit(v)):
-                unit[m], kind[m], amount[m], sev[m] = j, -1, 0.0, v
+            for k in range(-1, K):  # the severity (kind -1), then the counts, by kind
+                v = new_sev[e, j] if k < 0 else new[e, k, j]
+                if v == 0.0 and not np.signbit(v):
+                    continue
+                unit[m], kind[m] = j, k
+                amount[m], sev[m] = (0.0, v) if k < 0 else (v, 0.0)
                 m += 1
     start[E] = m
-    return start, unit, kind, amount, sev
+    return start, unit[:m], kind[:m], amount[:m], sev[:m]
 
 
 @numba.njit(cache=True)

@@ -10,6 +10,7 @@ from ..events import EventBatch
 from ..mechanisms import strikes
 from ..mechanisms.strikes import StrikesParams, StrikesState
 from ..params import member_array, packed, per_member
+from .blocks import rows
 from .special import PDTR
 
 
@@ -208,29 +209,10 @@ def _strikes_day(capacity0, backlog0, wait0, work_left0, job_start0, job_waited0
         totals[2, e] = strikes_total0[e] + st
         totals[3, e] = restores_total0[e] + n_done[e]
         totals[4, e] = restore_days_total0[e] + restore_days[e]
-    # the [E, P] results in one block, today's [E] in another (the caller takes rows as views)
-    plants = np.empty((14, E, P))
-    per_day = np.empty((4, E))
-    for e in range(E):
-        for pl in range(P):
-            plants[0, e, pl] = capacity[e, pl]
-            plants[1, e, pl] = backlog[e, pl]
-            plants[2, e, pl] = wait[e, pl]
-            plants[3, e, pl] = work_left[e, pl]
-            plants[4, e, pl] = job_start[e, pl]
-            plants[5, e, pl] = waited[e, pl]
-            plants[6, e, pl] = tools[e, pl]
-            plants[7, e, pl] = tool_wait[e, pl]
-            plants[8, e, pl] = work_plan[e, pl]
-            plants[9, e, pl] = tool_plan[e, pl]
-            plants[10, e, pl] = done_days[e, pl]
-            plants[11, e, pl] = done_waited[e, pl]
-            plants[12, e, pl] = lost[e, pl]
-            plants[13, e, pl] = tools_lost[e, pl]
-        per_day[0, e] = request[e]
-        per_day[1, e] = strikes_today[e]
-        per_day[2, e] = today[0, e]
-        per_day[3, e] = today[1, e]
+    # the [E, P] results in one block, today's [E] in another (kernels.blocks)
+    plants = rows((capacity, backlog, wait, work_left, job_start, waited, tools, tool_wait,
+                   work_plan, tool_plan, done_days, done_waited, lost, tools_lost))
+    per_day = rows((request, strikes_today, today[0], today[1]))
     return plants, per_day, pipe, hit, totals, by_plant, done, n_events
 
 

@@ -131,10 +131,10 @@ def _whole_numbers(x: np.ndarray) -> list[str] | None:
 
 @functools.lru_cache(maxsize=256)
 def _writer(template: str) -> tuple[Callable[..., str], list[str], list[str]] | None:
-    """The template as a compiled f-string over the fields it names, those fields, and the
-    ones it renders with ``.0f`` (given to it as strings, see :func:`_whole_numbers`, or as
-    numbers to a twin that formats them: the second element of the returned pair); None if
-    the template reads anything but :data:`FIELDS` by name (then ``str.format`` writes it)."""
+    """The template as a compiled f-string, the fields it names (its arguments, in order)
+    and those it renders only as ``.0f``, which it takes ready-made as strings (see
+    :func:`_whole_numbers`); None if the template reads anything but :data:`FIELDS` by name
+    (then ``str.format`` writes it, row by row)."""
     pieces = list(string.Formatter().parse(template))
     named = [(f, spec or "", conv) for _, f, spec, conv in pieces if f is not None]
     if any(f not in FIELDS or "{" in spec for f, spec, _ in named):

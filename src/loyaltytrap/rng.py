@@ -40,7 +40,12 @@ STREAM_IDS: dict[str, int] = {
 BLOCK_DAYS = 16  # days of uniforms drawn per generator call (amortises Python overhead)
 
 
-SMALL_SIZE = 16  # a stream of at most this many uniforms a day is drawn BLOCK_DAYS at a time
+# a stream of at most SMALL_SIZE uniforms a member-day, or of at most SMALL_DAY a day for the
+# whole batch when first asked for (one member's officer streams), is drawn BLOCK_DAYS days at
+# a time: one call instead of sixteen, the block (at most 512 kB) still in cache when its days
+# are read; larger streams are drawn a day at a time, in cache when the day's passes read them
+SMALL_SIZE = 16
+SMALL_DAY = 8192
 
 
 def _compiled_draw() -> tuple[Callable[..., Any], ...] | None:
@@ -82,6 +87,7 @@ class _DailyDraws:
     size]`` from day ``block_start``)."""
 
     st: np.ndarray
+    blocked: bool = False  # drawn a block of days at a time (decided when first asked)
     day: int = -1
     out: np.ndarray | None = None
     block: np.ndarray | None = None
@@ -92,8 +98,9 @@ class _DailyDraws:
         if self.block is not None:
             block = self.block[:, idx]
             out = block[self.day - self.block_start] if self.day >= 0 else None
-            return _DailyDraws(self.st[idx], self.day, out, block, self.block_start)
-        return _DailyDraws(self.st[idx], self.day,
+            return _DailyDraws(self.st[idx], self.blocked, self.day, out, block,
+                               self.block_start)
+        return _DailyDraws(self.st[idx], self.blocked, self.day,
                            None if self.out is None else self.out[idx])
 
 
@@ -154,14 +161,15 @@ class Streams:
         d = self._daily.get(key)
         if d is None:
             gens = self.generators(key[0] + ":" + key[1])
-            d = _DailyDraws(np.array([state_of(g) for g in gens], dtype=np.uint64))
+            d = _DailyDraws(np.array([state_of(g) for g in gens], dtype=np.uint64),
+                            blocked=size <= SMALL_SIZE or len(gens) * size <= SMALL_DAY)
             self._daily[key] = d
         elif day == d.day:
             return d.out
         if day < d.day:
             raise ValueError(f"uniforms of {key} asked for day {day} after day {d.day}")
         E = len(d.st)
-        if size <= SMALL_SIZE:  # a block of days in one call (days nobody asks for included)
+        if d.blocked:  # a block of days in one call (days nobody asks for included)
             block = d.block
             if block is None or day >= d.block_start + BLOCK_DAYS:
                 while block is None or day >= d.block_start + BLOCK_DAYS:

@@ -244,13 +244,19 @@ def test_daily_compiled_uniforms_are_numpys_float32(monkeypatch) -> None:
         out = [s.uniform("signoff", "queue", d, 13) for d in range(40)]  # odd size
         out += [s.uniform("purges", "draw", d, 5) for d in (3, 4, 9, 20, 33)]  # days skipped
         out.append(s.uniform("purges", "draw", 33, 5))  # the same day again: the same numbers
-        out += [s.uniform("reporting", "sitrep", d, 41) for d in (0, 1, 2, 5)]  # a day a time
+        # 3 x 41 a day: still a block of days; 3 x 3,000 (over 8,192 a day): a day at a time
+        out += [s.uniform("reporting", "sitrep", d, 41) for d in (0, 1, 2, 5)]
+        out += [s.uniform("world", "arrival", d, 3000) for d in (0, 1, 4)]
         s = s.take(np.array([True, False, True]))  # mid-block for the small streams
         return out + [s.uniform("signoff", "queue", d, 13) for d in range(40, 50)] + [
             s.uniform("purges", "draw", 34, 5), s.uniform("reporting", "sitrep", 5, 41),
-            s.uniform("reporting", "sitrep", 6, 41)]
+            s.uniform("reporting", "sitrep", 6, 41), s.uniform("world", "arrival", 4, 3000),
+            s.uniform("world", "arrival", 5, 3000)]  # 2 x 3,000 now: still a day at a time
 
     fast = draws()
+    s = Streams(3, np.array([0, 7, 2]))  # which streams the compiled draw takes 16 days at once
+    s.uniform("reporting", "sitrep", 0, 41), s.uniform("world", "arrival", 0, 3000)
+    assert s._daily["reporting", "sitrep"].blocked and not s._daily["world", "arrival"].blocked
     monkeypatch.setenv("LOYALTYTRAP_KERNEL", "numpy")  # drawn by Generator.random(float32)
     plain = draws()
     for a, b in zip(fast, plain, strict=True):

@@ -1,8 +1,8 @@
 """Measure this machine: how fast the engine runs, against its targets and against Mesa.
 
-    python benchmarks/run.py                 # every part at default sizes (~5 min on 2 cores)
+    python benchmarks/run.py                 # every part: 1,000 members on every core (~3 min)
     python benchmarks/run.py --quick         # tiny sizes, a smoke run (~30 s)
-    python benchmarks/run.py --members 1000  # the full 1,000-member ensemble (~15 min serial)
+    python benchmarks/run.py --members 200 --workers 1  # a smaller ensemble, one process
 
 Parts (``--skip`` any of them):
 
@@ -13,8 +13,10 @@ Parts (``--skip`` any of them):
   (:mod:`benchmarks.kernel`), through ``simulate`` and through the bare engine loop, and the
   compulsory bytes per second that implies (state read and written once a day, uniforms drawn);
 - ``batch``: cost per member-day against the batch size (how many members run together);
-- ``ensemble``: wall time of a default ensemble (``--members``; below 1,000 members the
-  1,000-member time is extrapolated linearly, batches being independent) and its peak memory;
+- ``ensemble``: wall time of a default ensemble (``--members``, 1,000 by default, run on
+  ``--workers`` processes, by default one per core, as ``loyaltytrap run --workers`` runs it;
+  below 1,000 members the 1,000-member time is extrapolated linearly, batches being
+  independent) and its peak memory;
 - ``mesa``: officer-steps per second of the Mesa 3 peer on the same kernel and tree, and the
   engine's ratio to it.
 
@@ -445,12 +447,13 @@ def write(r: dict[str, Any], out: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """Parse options, run the parts, print and write the results."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--members", type=int, default=200,
+    ap.add_argument("--members", type=int, default=1000,
                     help="default-ensemble members (the 1,000-member time is extrapolated "
                          "below 1,000)")
     ap.add_argument("--batch", type=int, default=64, help="ensemble batch size (simulate's)")
-    ap.add_argument("--workers", type=int, default=1,
-                    help="processes for the ensemble (loyaltytrap.store.pool_batches)")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                    help="processes for the ensemble (loyaltytrap.store.pool_batches; "
+                         "default: one per core)")
     ap.add_argument("--kernel-members", type=int, default=64)
     ap.add_argument("--kernel-days", type=int, default=365)
     ap.add_argument("--mesa-members", type=int, default=1)

@@ -184,6 +184,30 @@ def measure_bandwidth(n: int, repeats: int) -> dict[str, Any]:
     }
 
 
+def warm_up(bar: Progress, quick: bool = False) -> dict[str, Any]:
+    """Compile every kernel the timed parts run, before any is timed, in this process (the
+    ensemble's workers are forked from it and inherit the compiled code).
+
+    Numba compiles a kernel on its first call with each new kind of argument and caches the
+    result next to the source (``__pycache__``); on a fresh clone nothing is cached, and the
+    first calls take about a minute in all (one member and several need different versions:
+    a column of a one-member array is contiguous, of a larger one it is not). The default
+    scenario over its whole horizon, one member and a shrinking batch of four (regimes fall),
+    and the kernel on one and two members, reach what the timed parts run. The time it takes
+    is recorded: it is what a user's first run after installing costs."""
+    days = 30 if quick else None
+    runs = [(SCENARIO, 1, 0, days), (SCENARIO, 4, 1, days), ("kernel", 1, 0, 20),
+            ("kernel", 2, 0, 20)]
+    task = bar.add_task("warm-up: compiling the kernels", total=len(runs))
+    t0 = time.perf_counter()
+    for scenario, members, seed, d in runs:
+        sc = kernel_scenario() if scenario == "kernel" else load_scenario(scenario)
+        simulate(sc, members=members, seed=seed, days=d, batch=members)
+        bar.advance(task)
+    bar.remove_task(task)
+    return {"seconds": time.perf_counter() - t0, "runs": [list(map(str, r)) for r in runs]}
+
+
 def measure_single(repeats: int, seed: int, seeds: int = 3) -> dict[str, Any]:
     """Wall time of ``simulate(kremlin-2026, members=1)`` over its whole horizon, for
     ``seeds`` seeds: each seed timed ``repeats`` times and its best time kept (what the run
@@ -388,6 +412,9 @@ def print_report(r: dict[str, Any]) -> None:
         tgt = "" if v is None else f"{v['target']} {'met' if v['met'] else 'NOT met'}"
         t.add_row(name, value, tgt)
 
+    if "warm_up" in r:
+        row("warm-up: compiling the kernels (a fresh clone's first run; cached after)",
+            f"{r['warm_up']['seconds']:.1f} s")
     if "bandwidth" in r:
         b = r["bandwidth"]
         row("memory bandwidth, copy (1 core)", f"{b['copy_bytes_per_s'] / 1e9:.2f} GB/s")
@@ -490,6 +517,10 @@ def main(argv: list[str] | None = None) -> int:
                                           a.seed, bar)),
     ]
     with progress_bar() as bar:
+        t0 = time.perf_counter()
+        r["warm_up"] = warm_up(bar, a.quick)  # JIT compilation stays out of every timing
+        console.log(f"warm-up (compiling what is not cached yet) done in "
+                    f"{time.perf_counter() - t0:.1f} s")
         overall = bar.add_task("benchmark parts", total=len(steps) - len(skip))
         for name, fn in steps:
             if name in skip:

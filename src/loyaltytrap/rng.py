@@ -96,7 +96,10 @@ class _DailyDraws:
     def take(self, idx: np.ndarray) -> _DailyDraws:
         """The draws of the rows ``idx``."""
         if self.block is not None:
-            block = self.block[:, idx]
+            # C order again (fancy indexing on the second axis leaves it permuted): a day of
+            # it is then the same kind of array for the kernels as before, not a new one to
+            # compile for
+            block = np.ascontiguousarray(self.block[:, idx])
             out = block[self.day - self.block_start] if self.day >= 0 else None
             return _DailyDraws(self.st[idx], self.blocked, self.day, out, block,
                                self.block_start)

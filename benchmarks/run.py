@@ -478,9 +478,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="default-ensemble members (the 1,000-member time is extrapolated "
                          "below 1,000)")
     ap.add_argument("--batch", type=int, default=64, help="ensemble batch size (simulate's)")
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+    ap.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 8),
                     help="processes for the ensemble (loyaltytrap.store.pool_batches; "
-                         "default: one per core)")
+                         "default: one per core, at most 8, each holding two batches)")
     ap.add_argument("--kernel-members", type=int, default=64)
     ap.add_argument("--kernel-days", type=int, default=365)
     ap.add_argument("--mesa-members", type=int, default=1)

@@ -480,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=64, help="ensemble batch size (simulate's)")
     ap.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 8),
                     help="processes for the ensemble (loyaltytrap.store.pool_batches; "
-                         "default: one per core, at most 8, each holding two batches)")
+                         "default: one per core, at most 8)")
     ap.add_argument("--kernel-members", type=int, default=64)
     ap.add_argument("--kernel-days", type=int, default=365)
     ap.add_argument("--mesa-members", type=int, default=1)

@@ -17,6 +17,17 @@ from ..params import col, per_member
 
 
 @numba.njit(inline="always")
+def _kept(a0, a1, a2, k0, k1, k2):  # pragma: no cover - compiled
+    # one officer's compartment with the shares k of each domain kept: the domains kept,
+    # their sum and the share f of the whole that stays (which shrinks its severity and age),
+    # the sums formed in domain order, as the plain version forms them
+    b0, b1, b2 = a0 * k0, a1 * k1, a2 * k2
+    tot = ((0.0 + a0) + a1) + a2
+    kept = ((0.0 + b0) + b1) + b2
+    return b0, b1, b2, kept, (kept / max(tot, 1e-12) if tot > 1e-12 else 1.0)
+
+
+@numba.njit(inline="always")
 def _arrivals_of(arrivals, e):  # pragma: no cover - compiled
     # member e's entries of the sparse arrivals (see _place_sparse)
     start, unit, kind, amount, sev = arrivals
@@ -138,12 +149,7 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
         sev0, age0 = hidden_sev0[e], hidden_age0[e]
         sev, age = hidden_sev[e], hidden_age[e]
         for n in range(N):
-            a0, a1, a2 = s0[n], s1[n], s2[n]
-            y0, y1, y2 = a0 * kh0, a1 * kh1, a2 * kh2
-            t0[n], t1[n], t2[n] = y0, y1, y2
-            tot = ((0.0 + a0) + a1) + a2
-            kept = ((0.0 + y0) + y1) + y2
-            f = kept / max(tot, 1e-12) if tot > 1e-12 else 1.0
+            t0[n], t1[n], t2[n], kept, f = _kept(s0[n], s1[n], s2[n], kh0, kh1, kh2)
             sev[n] = (sev0[n] * f) * g1
             age[n] = age0[n] * f + kept
         # 2. the news each officer holds; the slots in flight not due today keep theirs
@@ -160,11 +166,7 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
             fsev, fage = inflight_sev0[e, d], inflight_age0[e, d]
             if d == slot:  # due today: held by its officer
                 for n in range(N):
-                    a0, a1, a2 = f0[n], f1[n], f2[n]
-                    x0, x1, x2 = a0 * ko0, a1 * ko1, a2 * ko2
-                    tot = ((0.0 + a0) + a1) + a2
-                    kept = ((0.0 + x0) + x1) + x2
-                    f = kept / max(tot, 1e-12) if tot > 1e-12 else 1.0
+                    x0, x1, x2, kept, f = _kept(f0[n], f1[n], f2[n], ko0, ko1, ko2)
                     h0[n], h1[n], h2[n] = 0.0 + x0, 0.0 + x1, 0.0 + x2
                     held_sev[n] = 0.0 + fsev[n] * f
                     held_age[n] = 0.0 + (fage[n] * f + kept)
@@ -175,12 +177,7 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
             t0, t1, t2 = inflight[e, d, 0], inflight[e, d, 1], inflight[e, d, 2]
             tsev, tage = inflight_sev[e, d], inflight_age[e, d]
             for n in range(N):
-                a0, a1, a2 = f0[n], f1[n], f2[n]
-                b0, b1, b2 = a0 * ko0, a1 * ko1, a2 * ko2
-                t0[n], t1[n], t2[n] = b0, b1, b2
-                tot = ((0.0 + a0) + a1) + a2
-                kept = ((0.0 + b0) + b1) + b2
-                f = kept / max(tot, 1e-12) if tot > 1e-12 else 1.0
+                t0[n], t1[n], t2[n], kept, f = _kept(f0[n], f1[n], f2[n], ko0, ko1, ko2)
                 tsev[n] = fsev[n] * f
                 tage[n] = fage[n] * f + kept
         # the units' new problems (the arrivals: only where there are any, which is what
@@ -476,39 +473,23 @@ def _fear_spread(fear0, n_level, n_all, keep_level, keep_all, offsets,
 def _shrink_member(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidden_age0,
                    keep_o, keep_h, e, inflight, inflight_sev, inflight_age, hidden, hidden_sev,
                    hidden_age):  # pragma: no cover - compiled
-    # member e's compartments with the shares keep_o / keep_h [E, K] of each domain kept,
-    # written to one member's arrays ([D, K, N], [D, N], [D, N], [K, N], [N], [N]). Loops
-    # run along the officers (contiguous) so that they vectorise; the sums over domains are
-    # formed in domain order, as the plain version forms them.
+    # member e's compartments with the shares keep_o / keep_h [E, 3] of each domain kept,
+    # written to one member's arrays ([D, 3, N], [D, N], [D, N], [3, N], [N], [N]), officer by
+    # officer as the sitrep kernel shrinks them (_kept)
     D, K, N = inflight.shape
-    tot = np.empty(N)
-    kept = np.empty(N)
+    if K != 3:
+        raise ValueError("the shrink kernel is written for the model's 3 domains")
     for d in range(-1, D):  # -1: the buried news, then each slot of news in flight
-        tot[:] = 0.0
-        kept[:] = 0.0
-        for k in range(K):
-            if d < 0:
-                src = hidden0[e, k]
-                dst = hidden[k]
-                c = keep_h[e, k]
-            else:
-                src = inflight0[e, d, k]
-                dst = inflight[d, k]
-                c = keep_o[e, k]
-            for n in range(N):
-                a = src[n]
-                b = a * c
-                dst[n] = b
-                tot[n] += a
-                kept[n] += b
         if d < 0:
+            src, dst, c = hidden0[e], hidden, keep_h[e]
             s_src, a_src, s_dst, a_dst = hidden_sev0[e], hidden_age0[e], hidden_sev, hidden_age
         else:
+            src, dst, c = inflight0[e, d], inflight[d], keep_o[e]
             s_src, a_src = inflight_sev0[e, d], inflight_age0[e, d]
             s_dst, a_dst = inflight_sev[d], inflight_age[d]
         for n in range(N):
-            t_ = tot[n]
-            f = kept[n] / max(t_, 1e-12) if t_ > 1e-12 else 1.0
+            dst[0, n], dst[1, n], dst[2, n], _, f = _kept(src[0, n], src[1, n], src[2, n],
+                                                          c[0], c[1], c[2])
             s_dst[n] = s_src[n] * f
             a_dst[n] = a_src[n] * f
 

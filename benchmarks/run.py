@@ -501,6 +501,10 @@ def main(argv: list[str] | None = None) -> int:
         a.members, a.kernel_members, a.kernel_days = 4, 4, 30
         a.mesa_days, a.single_repeats, a.batch_sizes, a.batch_days = 10, 1, "4,16", 10
         a.stream_elements = 2**20
+    for name in ("members", "batch", "workers", "kernel_members", "kernel_days", "mesa_members",
+                 "single_repeats", "batch_days", "stream_elements"):
+        if getattr(a, name) < 1:
+            ap.error(f"--{name.replace('_', '-')} {getattr(a, name)}: must be at least 1")
     skip = {s for s in a.skip.split(",") if s}
     if skip - set(PARTS):
         ap.error(f"unknown parts {sorted(skip - set(PARTS))}; parts: {', '.join(PARTS)}")

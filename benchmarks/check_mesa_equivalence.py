@@ -26,7 +26,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 import numpy as np
 
-from benchmarks import reference_kernel
+from benchmarks import compiled_kernel, reference_kernel
 from benchmarks.kernel import (
     HARSH_OVERRIDES,
     Agreement,
@@ -66,7 +66,8 @@ def run_checks(
     verbose: bool = False,
 ) -> list[Check]:
     """Run every implementation on every setting and compare them pairwise."""
-    impls: dict[str, object] = {"reference": reference_kernel.run_member}
+    impls: dict[str, object] = {"reference": reference_kernel.run_member,
+                                "fused": compiled_kernel.run_member}
     if with_mesa:
         from benchmarks import mesa_peer
 
@@ -102,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--branching", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--z", type=float, default=4.0, help="standard errors allowed")
-    ap.add_argument("--no-mesa", action="store_true", help="engine vs reference only")
+    ap.add_argument("--no-mesa", action="store_true",
+                    help="engine, reference and fused loop only")
     a = ap.parse_args(argv)
     checks = run_checks(a.members, a.days, a.levels, a.branching, a.seed, a.z,
                         with_mesa=not a.no_mesa, verbose=True)

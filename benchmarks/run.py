@@ -18,7 +18,11 @@ Parts (``--skip`` any of them):
   below 1,000 members the 1,000-member time is extrapolated linearly, batches being
   independent) and its peak memory;
 - ``mesa``: officer-steps per second of the Mesa 3 peer on the same kernel and tree, and the
-  engine's ratio to it.
+  engine's ratio to it;
+- ``fused``: officer-steps per second of the kernel as one fused compiled loop
+  (:mod:`benchmarks.compiled_kernel`: one member's days in one call, its state in place, the
+  seven statistics collected daily, nothing else), on the kernel's members, tree and days: the
+  bound on what the engine's officer passes could reach on this core, and its ratio to Mesa.
 
 Prints a table and writes ``benchmarks/results/latest.json`` and a dated copy. No figure is
 asserted: the targets are reported as met or not.
@@ -60,7 +64,7 @@ from loyaltytrap.scenario import Scenario, draw_parameters, load_scenario
 from loyaltytrap.simulate import iter_batches, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("bandwidth", "single", "kernel", "batch", "ensemble", "mesa")
+PARTS = ("bandwidth", "single", "kernel", "batch", "ensemble", "mesa", "fused")
 TARGETS = {
     "single_run_s": 0.25,  # one default run, seconds (at most)
     "ensemble_1000_s": 60.0,  # 1,000-member default ensemble, seconds (at most)
@@ -341,6 +345,25 @@ def measure_mesa(members: int, days: int, seed: int, bar: Progress) -> dict[str,
             "officer_steps_per_s": steps / elapsed}
 
 
+def measure_fused(members: int, days: int, seed: int, bar: Progress) -> dict[str, Any]:
+    """Officer-steps per second of the fused compiled loop on the kernel (default tree)."""
+    from benchmarks import compiled_kernel
+
+    params = member_params(kernel_scenario(), members, seed)
+    n = params[0].n_officers
+    compiled_kernel.run_days(params[0], 2, seed, 0)  # compile (or load) before timing
+    task = bar.add_task("fused compiled loop", total=members * days)
+    t0 = time.perf_counter()
+    for m, p in enumerate(params):
+        compiled_kernel.run_days(p, days, seed, m)
+        bar.advance(task, days)
+    elapsed = time.perf_counter() - t0
+    bar.remove_task(task)
+    steps = members * n * days
+    return {"members": members, "days": days, "officers": n, "officer_steps": steps,
+            "seconds": elapsed, "officer_steps_per_s": steps / elapsed}
+
+
 # --- report ---------------------------------------------------------------------------------------
 
 def machine() -> dict[str, Any]:
@@ -391,6 +414,12 @@ def verdicts(r: dict[str, Any]) -> dict[str, Any]:
                                           / r["mesa"]["officer_steps_per_s"])
         out["mesa_ratio"] = {"target": f">= {TARGETS['mesa_ratio']}", "value": v,
                              "met": v >= TARGETS["mesa_ratio"]}
+    if "fused" in r and "mesa" in r:
+        r["fused"]["mesa_ratio"] = (r["fused"]["officer_steps_per_s"]
+                                    / r["mesa"]["officer_steps_per_s"])
+    if "fused" in r and "kernel" in r:
+        r["fused"]["engine_share"] = (r["kernel"]["officer_steps_per_s"]
+                                      / r["fused"]["officer_steps_per_s"])
     if "kernel" in r and "bandwidth" in r:
         v = r["kernel"]["compulsory_bytes_per_s"] / r["bandwidth"]["triad_bytes_per_s"]
         r["kernel"]["fraction_of_triad"] = v
@@ -456,6 +485,14 @@ def print_report(r: dict[str, Any]) -> None:
         if "engine_ratio" in m:
             row("  engine / Mesa", f"{m['engine_ratio']:.1f} x", "mesa_ratio")
             row("  engine bare loop / Mesa", f"{m['engine_ratio_loop']:.1f} x")
+    if "fused" in r:
+        f = r["fused"]
+        row(f"fused compiled loop, the engine's bound ({f['members']}x{f['officers']}x"
+            f"{f['days']})", f"{f['officer_steps_per_s'] / 1e6:.2f} M officer-steps/s")
+        if "mesa_ratio" in f:
+            row("  fused loop / Mesa", f"{f['mesa_ratio']:.1f} x")
+        if "engine_share" in f:
+            row("  engine (simulate) / fused loop", f"{100 * f['engine_share']:.0f} %")
     row("process peak memory (ru_maxrss)", f"{r['peak_rss_mib']:.0f} MiB")
     console.print(t)
 
@@ -519,6 +556,7 @@ def main(argv: list[str] | None = None) -> int:
         ("ensemble", lambda bar: measure_ensemble(a.members, a.batch, a.seed, bar, a.workers)),
         ("mesa", lambda bar: measure_mesa(a.mesa_members, a.mesa_days or a.kernel_days,
                                           a.seed, bar)),
+        ("fused", lambda bar: measure_fused(a.kernel_members, a.kernel_days, a.seed, bar)),
     ]
     with progress_bar() as bar:
         t0 = time.perf_counter()

@@ -1,5 +1,6 @@
-"""The Mesa peer and the pure-Python reference run the engine's hierarchy kernel: ensemble
-statistics of all three agree within statistical intervals (no speed assertions here)."""
+"""The Mesa peer, the pure-Python reference and the fused compiled loop run the engine's
+hierarchy kernel: ensemble statistics of all four agree within statistical intervals (no speed
+assertions here)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import check_mesa_equivalence, kernel, reference_kernel
+from benchmarks import check_mesa_equivalence, compiled_kernel, kernel, reference_kernel
 
 kernel_scenario, member_params = kernel.kernel_scenario, kernel.member_params
 
@@ -30,6 +31,21 @@ def test_reference_is_deterministic_and_conserves_news() -> None:
     assert relayed + r1["hidden_problems"] + r1["surfaced_total"] <= r1["arisen_total"] + 1e-9
 
 
+def test_fused_loop_is_deterministic_and_conserves_news() -> None:
+    p = member_params(kernel_scenario(4, 3), 1, seed=0)[0]
+    days = compiled_kernel.run_days(p, 120, seed=1, member=0)
+    assert days.shape == (120, len(kernel.METRICS))
+    assert (days == compiled_kernel.run_days(p, 120, seed=1, member=0)).all()
+    assert not (days == compiled_kernel.run_days(p, 120, seed=1, member=1)).all()
+    last = compiled_kernel.run_member(p, 120, seed=1, member=0)
+    assert list(last) == list(kernel.METRICS) and last["arisen_total"] == days[-1, 6]
+    cum = days[:, [2, 5, 6]]  # purged, surfaced and arisen so far never fall
+    assert (cum[1:] >= cum[:-1]).all()
+    assert ((days[:, 1] >= 0) & (days[:, 1] <= 1)).all()
+    relayed = last["reaching_top_share"] * last["arisen_total"]
+    assert relayed + last["hidden_problems"] + last["surfaced_total"] <= last["arisen_total"]
+
+
 def test_mesa_peer_runs_and_records_every_day() -> None:
     pytest.importorskip("mesa")
     from benchmarks.mesa_peer import HierarchyKernel
@@ -45,7 +61,7 @@ def test_mesa_peer_runs_and_records_every_day() -> None:
     assert ((df["fear_mean"] >= 0) & (df["fear_mean"] <= 1)).all()
 
 
-def test_engine_mesa_and_reference_agree_in_distribution() -> None:
+def test_engine_mesa_reference_and_fused_loop_agree_in_distribution() -> None:
     pytest.importorskip("mesa")
     checks = check_mesa_equivalence.run_checks(members=30, days=200, levels=4, branching=3,
                                                seed=0, z=4.0)
@@ -61,6 +77,7 @@ def test_run_writes_results(tmp_path: Path) -> None:
     code = run.main(["--quick", "--skip", "single,batch,ensemble", "--out", str(tmp_path)])
     assert code == 0
     r = json.loads((tmp_path / "latest.json").read_text())
-    assert {"bandwidth", "kernel", "mesa", "targets"} <= set(r)
+    assert {"bandwidth", "kernel", "mesa", "fused", "targets"} <= set(r)
+    assert r["fused"]["officer_steps"] == r["kernel"]["officer_steps"]
     assert r["kernel"]["officer_steps"] == 4 * r["kernel"]["officers"] * 30
     assert len(list(tmp_path.glob("*.json"))) == 2

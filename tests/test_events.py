@@ -59,3 +59,35 @@ def test_store_renders_known_and_unknown_kinds() -> None:
     out = render_details(df, events.TEMPLATES)
     assert out[3] == f"gone ({df.loc[3, 'label']})"
     assert out[5:] == _by_row(r, events.TEMPLATES)[5:]
+
+
+def test_text_columns_are_what_pandas_infers() -> None:
+    words = ["surfaced", "purge", "", "ü ∑", "surfaced"]
+    codes = np.array([0, 3, 2, 2, 1, 0, 4])
+    for got, values in ((events.text_column(words, codes), [words[c] for c in codes]),
+                        (events.text_column(words), words)):
+        want = pd.Series(values)
+        got_s = pd.Series(got)
+        assert got_s.dtype == want.dtype and type(got_s.array) is type(want.array)
+        pd.testing.assert_series_equal(got_s, want)
+
+
+def test_frame_rows_and_labels_as_str_writes_them() -> None:
+    log = events.EventLog()
+    log.add(3, [events.EventBatch("purge", np.array([1, 0]), officer=np.array([5, 7]),
+                                  level=np.array([2, 1]), value=np.array([0.5, 0.25]),
+                                  value2=np.array([0.4, 0.2]),
+                                  label=np.array(["candour", None], dtype=object))])
+    log.add(1, [events.EventBatch("surfaced", np.array([1]), officer=np.array([9]),
+                                  level=np.array([3]), value=np.array([4.0]),
+                                  value2=np.array([2.0])),
+                events.EventBatch("response", np.array([0]), label=np.array([np.nan]))])
+    df = log.frame(np.array([10, 11]))
+    assert df["member"].tolist() == [10, 10, 11, 11] and df["day"].tolist() == [1, 3, 1, 3]
+    assert df["event"].tolist() == ["response", "purge", "surfaced", "purge"]
+    assert df["mechanism"].tolist() == ["M11", "M3", "M2", "M3"]
+    assert df["label"].tolist() == ["nan", "None", "", "candour"]  # as astype(str) writes them
+    assert df["details"].tolist()[0] == "the leader answers the surprise with nan"
+    assert df["details"].tolist()[3].startswith("officer 5 (level 2) purged for candour")
+    for col in ("mechanism", "event", "label", "details"):
+        assert df[col].dtype == pd.Series(["x"]).dtype

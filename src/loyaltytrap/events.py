@@ -12,6 +12,7 @@ import functools
 import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -92,28 +93,59 @@ class EventLog:
             return np.concatenate([fill[:k] if x is None else x
                                    for x, k in zip(parts, sizes, strict=True)])
 
-        event = np.repeat([b.event for b in batches], n)
+        kinds = list(dict.fromkeys(b.event for b in batches))  # the kinds, first seen first
+        index = {k: i for i, k in enumerate(kinds)}
+        kind = np.repeat(np.array([index[b.event] for b in batches], np.int64), n)
         officer = column("officer", fill_int).astype(np.int64)
         level = column("level", fill_int).astype(np.int64)
         value = column("value", fill_nan).astype(np.float64)
         value2 = column("value2", fill_nan).astype(np.float64)
         label = np.concatenate([fill_str[:k] if b.label is None else np.asarray(b.label, object)
-                                for b, k in zip(batches, sizes, strict=True)]).astype(str)
+                                for b, k in zip(batches, sizes, strict=True)])
         day = np.repeat([d for d, _ in self.batches], n).astype(np.int32)
         member = member_ids[np.concatenate([b.member for b in batches])].astype(np.int64)
-        mechanism = np.repeat([TEMPLATES[b.event][0] for b in batches], n)
         order = np.lexsort((day, member))  # by member, then day; stable
-        day, member, mechanism, event, officer, level, value, value2, label = (
-            x[order] for x in (day, member, mechanism, event, officer, level, value, value2,
-                               label))
+        day, member, kind, officer, level, value, value2, label = (
+            x[order] for x in (day, member, kind, officer, level, value, value2, label))
+        # the text columns: each distinct string converted once
+        label_codes, label_values = pd.factorize(label)
+        label_text = label_values.tolist()
+        if (label_codes < 0).any() or not all(type(x) is str for x in label_text):
+            # a label that is not a string (None, NaN, a number): every row as str() writes it
+            label_codes, label_values = pd.factorize(label.astype(str))
+            label_text = label_values.tolist()
+        event = np.array(kinds, dtype=object)[kind]
         df = pd.DataFrame({
-            "day": day, "member": member, "mechanism": mechanism, "event": event,
+            "day": day, "member": member,
+            "mechanism": text_column([TEMPLATES[k][0] for k in kinds], kind),
+            "event": text_column(kinds, kind),
             "officer": officer, "level": level, "value": value, "value2": value2,
-            "label": label,
+            "label": text_column(label_text, label_codes),
         })
         if details:  # one sentence per row
-            df["details"] = sentences(event, officer, level, value, value2, label)
+            df["details"] = text_column(sentences(event, officer, level, value, value2,
+                                                  np.array(label_text, dtype=object)[label_codes]))
         return df
+
+
+_TEXT = pd.Series(["text"]).dtype  # what pandas makes of strings (pandas 3: str; before: object)
+
+
+def text_column(values: list[str], codes: np.ndarray | None = None) -> Any:
+    """A column of strings as pandas would infer it from them (``values[codes]`` if codes
+    are given), built without pandas checking every row: the distinct strings converted once
+    and taken by code, and a column of many different strings (the sentences) handed to
+    Arrow whole where pandas keeps strings in Arrow."""
+    if np.dtype(object) == _TEXT:
+        out = np.array(values, dtype=object)
+        return out if codes is None else out[codes]
+    if codes is not None:
+        return pd.array(np.array(values, dtype=object), dtype=_TEXT).take(codes)
+    if getattr(_TEXT, "storage", None) == "pyarrow":
+        import pyarrow as pa
+
+        return pd.array(pa.array(values, type=pa.large_string()), dtype=_TEXT)
+    return pd.array(np.array(values, dtype=object), dtype=_TEXT)
 
 
 FIELDS = ("officer", "level", "value", "value2", "label")
@@ -126,7 +158,7 @@ def _whole_numbers(x: np.ndarray) -> list[str] | None:
     half to even, as format rounds a double's exact binary value."""
     if not (np.all(x >= 0.0) and np.all(x < _EXACT_INT)) or np.signbit(x).any():
         return None
-    return [str(v) for v in np.rint(x).astype(np.int64).tolist()]
+    return list(map(str, np.rint(x).astype(np.int64).tolist()))
 
 
 @functools.lru_cache(maxsize=256)

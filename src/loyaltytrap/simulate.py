@@ -61,8 +61,8 @@ class RunResult:
 
 
 class _Recorder:
-    """Collects every indicator after every day into preallocated arrays (day-major while
-    recording, so that a day's values are contiguous; member-major once finished).
+    """Collects every indicator after every day into preallocated arrays, member-major
+    (``[E, days, ...]``, the layout of the dataset: finishing copies nothing).
 
     Indicators are evaluated a block of days at a time: each day keeps references to the
     per-member state fields (those without an officer axis) and takes the day's officer sums,
@@ -79,7 +79,8 @@ class _Recorder:
         self.day = 0
         self.by_day: dict[str, np.ndarray] = {}
         for ind in INDICATORS:
-            self.by_day[ind.name] = np.full((days, E, *_extra_shape(ind, levels)), np.nan)
+            # every entry is written by a flush or held by finish: no fill needed
+            self.by_day[ind.name] = np.empty((E, days, *_extra_shape(ind, levels)))
         self.last = np.full(E, -1)  # last day recorded for each batch row
         self._fields: list[tuple[str, list[str]]] | None = None  # per-member fields by record
         self._getters: list[Callable[[State], tuple[np.ndarray, ...]]] = []
@@ -135,8 +136,8 @@ class _Recorder:
         sums = OfficerSums(*(np.concatenate([getattr(p[3], f.name) for p in pending])
                              for f in dataclasses.fields(OfficerSums)))
         use_officer_sums(stack, sums)
-        E = len(self.last)
-        flat = np.concatenate([day * E + rows for day, rows, _, _ in pending])
+        days = next(iter(self.by_day.values())).shape[1]
+        flat = np.concatenate([rows * days + day for day, rows, _, _ in pending])
         for ind in INDICATORS:
             arr = self.by_day[ind.name]
             arr.reshape(-1, *arr.shape[2:])[flat] = ind.fn(stack, params)
@@ -147,15 +148,13 @@ class _Recorder:
         regime fell) are held at their last recorded value: a fallen regime's state is frozen
         from its collapse day on."""
         self._flush()
-        days = next(iter(self.by_day.values())).shape[0]  # the run may end early: all fell
+        days = next(iter(self.by_day.values())).shape[1]  # the run may end early: all fell
         stopped = np.flatnonzero(self.last < days - 1)
-        out = {}
-        for name, arr in self.by_day.items():
+        for arr in self.by_day.values():
             for row in stopped:
                 last = self.last[row]
-                arr[last + 1:, row] = arr[last, row]
-            out[name] = np.ascontiguousarray(np.swapaxes(arr, 0, 1))
-        return out
+                arr[row, last + 1:] = arr[row, last] if last >= 0 else np.nan
+        return dict(self.by_day)
 
 
 class _Stacked:

@@ -110,15 +110,26 @@ def test_problem_placement_kernel_matches_numpy() -> None:
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=0)
 
 
-def test_officer_sums_kernel_matches_numpy(small: Scenario, daily_states) -> None:
+@pytest.mark.parametrize("members", [4, 5])
+def test_officer_sums_kernel_matches_numpy(small: Scenario, daily_states, members: int) -> None:
+    from loyaltytrap.engine import take_members
     from loyaltytrap.indicators import officer_sums_plain
 
     sc = small.with_overrides(["purges.candour_purge_prob=0.3"])
-    *_, (state, params) = daily_states(sc, 80, members=4, seed=6)
+    *_, (state, params) = daily_states(sc, 80, members=members, seed=6)
     args = (state.officers, state.reports, state.decisions.queue, params.tree)
     assert (state.officers.status != 0).any()  # vacancies are counted
-    for a, b in zip(officer_sums_plain(*args), kernels.officer_sums(*args), strict=True):
+    fast = kernels.officer_sums(*args)
+    for a, b in zip(officer_sums_plain(*args), fast, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    # members summed in pairs (and the odd one alone) give each member's own sums exactly
+    for e in range(members):
+        one = take_members(state, np.arange(members) == e)
+        alone = kernels.officer_sums(one.officers, one.reports, one.decisions.queue,
+                                     params.tree)
+        for a, b in zip(fast, alone, strict=True):
+            np.testing.assert_array_equal(a[..., e:e + 1, :] if a.ndim == 3 else a[:, e:e + 1],
+                                          b)
 
 
 def test_strikes_kernel_matches_numpy(small: Scenario, daily_states) -> None:

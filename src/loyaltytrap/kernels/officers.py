@@ -528,6 +528,18 @@ def _place(edges, u_arrival, u_severity, severity_mean):  # pragma: no cover - c
 
 
 @numba.njit(inline="always")
+def _put(out, e, lo, va, sf, sa, qu, tq, hi):  # pragma: no cover - compiled
+    # one member's per-member sums, in the rows the indicators read
+    out[0, e] = lo
+    out[1, e] = va
+    out[2, e] = sf
+    out[3, e] = sa
+    out[4, e] = qu
+    out[5, e] = tq
+    out[6, e] = hi
+
+
+@numba.njit(inline="always")
 def _sums_of(e, fear, competence, candour, loyalty, status, hidden, keep_h, surfaced,
              surfaced_age, queue, offsets, sizes, top, by_level, out):  # pragma: no cover
     # one member's sums, each a running sum in the plain version's order
@@ -563,13 +575,7 @@ def _sums_of(e, fear, competence, candour, loyalty, status, hidden, keep_h, surf
     for k in range(K):
         for n in range(N):
             hi += hidden[e, k, n] * keep_h[e, k]  # as the next sitreps will shrink it
-    out[0, e] = lo
-    out[1, e] = va
-    out[2, e] = sf
-    out[3, e] = sa
-    out[4, e] = qu
-    out[5, e] = tq
-    out[6, e] = hi
+    _put(out, e, lo, va, sf, sa, qu, tq, hi)
 
 
 @numba.njit(cache=True)
@@ -636,20 +642,8 @@ def _officer_sums(fear, competence, candour, loyalty, status, hidden, keep_h, su
         for n in range(N):
             hia += ha2[n] * ka2
             hib += hb2[n] * kb2
-        out[0, a] = loa
-        out[1, a] = vaa
-        out[2, a] = sfa
-        out[3, a] = saa
-        out[4, a] = qua
-        out[5, a] = tqa
-        out[6, a] = hia
-        out[0, b] = lob
-        out[1, b] = vab
-        out[2, b] = sfb
-        out[3, b] = sab
-        out[4, b] = qub
-        out[5, b] = tqb
-        out[6, b] = hib
+        _put(out, a, loa, vaa, sfa, saa, qua, tqa, hia)
+        _put(out, b, lob, vab, sfb, sab, qub, tqb, hib)
     if E % 2:  # the last member alone
         _sums_of(E - 1, fear, competence, candour, loyalty, status, hidden, keep_h, surfaced,
                  surfaced_age, queue, offsets, sizes, top, by_level, out)

@@ -2,7 +2,7 @@
 
 A third independent implementation of the kernel (after the Mesa peer and the pure-Python
 reference), written for speed and nothing else: one member at a time, all its days inside one
-Numba call, the state of its 1,365 officers in a few flat arrays updated in place (some 100 kB,
+Numba call, the state of its 1,365 officers in a few flat arrays updated in place (some 230 kB,
 resident in the core's L2 cache), one fused pass over the officers a day, Numba's own generator,
 and the seven statistics of :data:`benchmarks.kernel.METRICS` collected every day (what the
 Mesa peer's ``DataCollector`` collects). It has no scenario, no parameter records, no

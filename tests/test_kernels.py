@@ -406,6 +406,24 @@ def test_elites_day_kernel_matches_numpy(small: Scenario, bank_model: str,
     assert plain.out.any() and runs > 0
 
 
+def test_special_functions_called_by_address_are_scipys() -> None:
+    import numba
+    from scipy.special import ndtri, pdtr
+
+    from loyaltytrap.kernels.special import NDTRI, PDTR, call_ndtri, call_pdtr
+
+    @numba.njit
+    def both(ndtri_at, pdtr_at, p, k, m):  # pragma: no cover - compiled
+        return call_ndtri(ndtri_at, p), call_pdtr(pdtr_at, k, m)
+
+    p = np.array([1e-12, 1e-7, 0.025, 0.5, 0.975, 1 - 1e-7, 0.0, 1.0, np.nan])
+    k = np.array([0.0, 1.0, 3.0, 7.0, 40.0, 2.5, -1.0, 5.0, np.nan])
+    m = np.array([0.1, 1.0, 3.7, 7.0, 30.0, 2.0, 1.0, 0.0, 1.0])
+    got = np.array([both(NDTRI, PDTR, a, b, c) for a, b, c in zip(p, k, m, strict=True)])
+    np.testing.assert_array_equal(got[:, 0], ndtri(p))
+    np.testing.assert_array_equal(got[:, 1], pdtr(k, m))
+
+
 def test_compiled_poisson_quantile_is_the_plain_one() -> None:
     # the strikes kernel sums the Poisson CDF term by term and asks scipy's pdtr only near q:
     # the answers are pdtr's, over random and exactly tied quantiles and a wide range of rates

@@ -10,7 +10,7 @@ from ..mechanisms import front
 from ..mechanisms.front import FrontParams, FrontState
 from ..params import member_array, packed, per_member
 from .blocks import rows
-from .special import NDTRI
+from .special import NDTRI, call_ndtri
 
 
 @numba.njit(cache=True)
@@ -26,7 +26,7 @@ def _fight(own0, opp0, slack0_, slack_init, exhausted0, own_loss_total0, opp_los
     z = np.empty((E, 2))
     for e in range(E):
         for i in range(2):
-            z[e, i] = ndtri(min(max(np.float64(u[e, i]), 1e-12), 1.0 - 1e-12), 0)
+            z[e, i] = call_ndtri(ndtri, min(max(np.float64(u[e, i]), 1e-12), 1.0 - 1e-12))
     own = np.empty(E)
     opp = np.empty(E)
     own_loss = np.empty(E)

@@ -10,7 +10,7 @@ from ..mechanisms import industry
 from ..mechanisms.industry import IndustryParams, IndustryState
 from ..params import member_array, packed, per_member
 from .blocks import rows
-from .special import NDTRI
+from .special import NDTRI, call_ndtri
 
 _COMP_LINE = industry.COMP_LINE.astype(np.int64)
 _COMP_PLANT = industry.COMP_PLANT.astype(np.int64)
@@ -46,7 +46,7 @@ def _produce(line_rate, design, k, part_cost, grey_capacity, inventory0, invento
         circ[e] = min(max(circ_in[e], 0.0), 1.0)
         granted[e] = granted_in[e]
         q = min(max(np.float64(u[e, 0]), 1e-6), 1 - 1e-6)
-        z[e] = min(max(ndtri(q, 0), -4.0), 4.0)
+        z[e] = min(max(call_ndtri(ndtri, q), -4.0), 4.0)
     C = design.shape[1]
     CI = imported.shape[0]
     T = pipeline0.shape[2]

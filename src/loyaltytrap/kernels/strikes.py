@@ -11,7 +11,7 @@ from ..mechanisms import strikes
 from ..mechanisms.strikes import StrikesParams, StrikesState
 from ..params import member_array, packed, per_member
 from .blocks import rows
-from .special import PDTR
+from .special import PDTR, call_pdtr
 
 
 @numba.njit(cache=True)
@@ -23,14 +23,14 @@ def _poisson_quantile(q, mu, pdtr):  # pragma: no cover - compiled
     # underflow), so the answer is pdtr's, at a fraction of its cost.
     n = 0
     if mu > 100.0:
-        while pdtr(np.float64(n), mu, 0) < q:
+        while call_pdtr(pdtr, np.float64(n), mu) < q:
             n += 1
         return np.float64(n)
     term = np.exp(-mu)
     cdf = term
     while True:
         near = abs(cdf - q) <= 1e-9
-        below = pdtr(np.float64(n), mu, 0) < q if near else cdf < q
+        below = call_pdtr(pdtr, np.float64(n), mu) < q if near else cdf < q
         if not below:
             return np.float64(n)
         n += 1

@@ -28,9 +28,6 @@ import numpy as np
 
 from .kernel import METRICS, KernelParams
 
-# the parameters in the order _run takes them (every field of KernelParams)
-_FIELDS = tuple(KernelParams.__dataclass_fields__)
-
 
 @numba.njit(inline="always")
 def _clip01(x):  # pragma: no cover - compiled
@@ -185,7 +182,8 @@ def _run(p, days, seed):  # pragma: no cover - compiled
 
 
 def params_tuple(p: KernelParams) -> tuple[float, ...]:
-    """One member's parameters as the compiled loop takes them."""
+    """One member's parameters as the compiled loop takes them (every field of
+    KernelParams, in its order)."""
     return tuple(float(v) for v in astuple(p))
 
 

@@ -114,7 +114,6 @@ class EventLog:
             # a label that is not a string (None, NaN, a number): every row as str() writes it
             label_codes, label_values = pd.factorize(label.astype(str))
             label_text = label_values.tolist()
-        event = np.array(kinds, dtype=object)[kind]
         df = pd.DataFrame({
             "day": day, "member": member,
             "mechanism": text_column([TEMPLATES[k][0] for k in kinds], kind),
@@ -123,8 +122,9 @@ class EventLog:
             "label": text_column(label_text, label_codes),
         })
         if details:  # one sentence per row
-            df["details"] = text_column(sentences(event, officer, level, value, value2,
-                                                  np.array(label_text, dtype=object)[label_codes]))
+            df["details"] = text_column(sentences(
+                np.array(kinds, dtype=object)[kind], officer, level, value, value2,
+                np.array(label_text, dtype=object)[label_codes]))
         return df
 
 

@@ -77,6 +77,7 @@ class _Recorder:
 
     def __init__(self, E: int, days: int, levels: int) -> None:
         self.day = 0
+        self.days = days
         self.by_day: dict[str, np.ndarray] = {}
         for ind in INDICATORS:
             # every entry is written by a flush or held by finish: no fill needed
@@ -136,8 +137,7 @@ class _Recorder:
         sums = OfficerSums(*(np.concatenate([getattr(p[3], f.name) for p in pending])
                              for f in dataclasses.fields(OfficerSums)))
         use_officer_sums(stack, sums)
-        days = next(iter(self.by_day.values())).shape[1]
-        flat = np.concatenate([rows * days + day for day, rows, _, _ in pending])
+        flat = np.concatenate([rows * self.days + day for day, rows, _, _ in pending])
         for ind in INDICATORS:
             arr = self.by_day[ind.name]
             arr.reshape(-1, *arr.shape[2:])[flat] = ind.fn(stack, params)
@@ -148,8 +148,8 @@ class _Recorder:
         regime fell) are held at their last recorded value: a fallen regime's state is frozen
         from its collapse day on."""
         self._flush()
-        days = next(iter(self.by_day.values())).shape[1]  # the run may end early: all fell
-        stopped = np.flatnonzero(self.last < days - 1)
+        # the run may end early (all fell): the days after a row's last are held
+        stopped = np.flatnonzero(self.last < self.days - 1)
         for arr in self.by_day.values():
             for row in stopped:
                 last = self.last[row]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
+import pandas as pd
 import pytest
+import xarray as xr
 
 from loyaltytrap.executors import batches
 from loyaltytrap.scenario import Scenario
+from loyaltytrap.simulate import simulate
 
 
 def _collect(executor: str, sc: Scenario, **kw: object):
@@ -29,3 +34,38 @@ def test_dask_local_cluster_matches_in_process(small: Scenario) -> None:
 def test_unknown_executor_is_refused(small: Scenario) -> None:
     with pytest.raises(ValueError, match="allowed: local, process, dask"):
         list(batches("spark", small, members=1, seed=0, days=2))
+
+
+def test_simulate_on_a_pool_records_into_shared_memory_the_same_numbers(small: Scenario) -> None:
+    """``simulate(workers=2)``: batches on forked processes, each recording into the
+    ensemble's shared arrays; the dataset (every indicator, coordinate and attribute), the
+    events with their sentences and the draws are those of one process, exactly."""
+    kw = dict(members=5, seed=3, days=60, batch=2)
+    one = simulate(small, **kw)
+    pooled = simulate(small, workers=2, **kw)
+    xr.testing.assert_identical(one.dataset, pooled.dataset)
+    pd.testing.assert_frame_equal(one.events, pooled.events)
+    pd.testing.assert_frame_equal(one.draws, pooled.draws)
+    assert len(one.events) > 0 and one.dataset.sizes["member"] == 5
+    # the arrays live in the shared mapping and stay valid after the pool has gone
+    base = pooled.dataset["true_total"].values
+    while isinstance(base, np.ndarray) and base.base is not None:
+        base = base.base
+    assert isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, "2", True])
+def test_simulate_refuses_bad_workers(small: Scenario, workers: object) -> None:
+    with pytest.raises(ValueError, match=r"workers = .*: allowed: an integer >= 1"):
+        simulate(small, members=2, days=2, workers=workers)  # type: ignore[arg-type]
+
+
+def test_a_recorder_refuses_arrays_of_the_wrong_shape() -> None:
+    from loyaltytrap.indicators import INDICATORS
+    from loyaltytrap.simulate import _Recorder, shared_indicators
+
+    out = shared_indicators(3, 10, 4)
+    _Recorder(3, 10, 4, out)  # the right shapes
+    with pytest.raises(ValueError, match=r"allowed: C-contiguous float64 \(2, 10"):
+        _Recorder(2, 10, 4, out)
+    assert all(out[i.name].shape[:2] == (3, 10) for i in INDICATORS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import mmap
 import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -75,13 +76,23 @@ class _Recorder:
 
     BLOCK_DAYS = 128
 
-    def __init__(self, E: int, days: int, levels: int) -> None:
+    def __init__(self, E: int, days: int, levels: int,
+                 out: dict[str, np.ndarray] | None = None) -> None:
         self.day = 0
         self.days = days
         self.by_day: dict[str, np.ndarray] = {}
         for ind in INDICATORS:
             # every entry is written by a flush or held by finish: no fill needed
-            self.by_day[ind.name] = np.empty((E, days, *_extra_shape(ind, levels)))
+            shape = (E, days, *_extra_shape(ind, levels))
+            if out is None:
+                self.by_day[ind.name] = np.empty(shape)
+                continue
+            arr = out[ind.name]  # the caller's rows (a pool's shared memory)
+            if arr.shape != shape or arr.dtype != np.float64 or not arr.flags.c_contiguous:
+                raise ValueError(f"indicator {ind.name}: the array given to record into is "
+                                 f"{arr.dtype} {arr.shape}; allowed: C-contiguous float64 "
+                                 f"{shape}")
+            self.by_day[ind.name] = arr
         self.last = np.full(E, -1)  # last day recorded for each batch row
         self._fields: list[tuple[str, list[str]]] | None = None  # per-member fields by record
         self._getters: list[Callable[[State], tuple[np.ndarray, ...]]] = []
@@ -227,15 +238,87 @@ def run_members(
 ) -> tuple[xr.Dataset, pd.DataFrame, pd.DataFrame]:
     """Run the listed global member ids together as one batch (``details=False``: the event
     table without its sentences, for the store, which renders them on read)."""
+    data, params, log, draws = _run(scenario, members, seed, days, progress)
+    return _dataset(data, members, days, params, scenario), log.frame(members, details), draws
+
+
+def _run(
+    scenario: Scenario, members: np.ndarray, seed: int, days: int,
+    progress: Callable[[int], None] | None = None, out: dict[str, np.ndarray] | None = None,
+) -> tuple[dict[str, np.ndarray], Params, Any, pd.DataFrame]:
+    """One batch: its indicators (written into ``out`` if given), parameters, event log and
+    parameter draws."""
     keep_heap()
     records, flat = draw_parameters(scenario, members, seed)
     params = Params.from_records(records)
     streams = Streams(seed, members)
-    rec = _Recorder(len(members), days, params.tree.levels)
+    rec = _Recorder(len(members), days, params.tree.levels, out)
     _, log = run_batch(params, streams, days, on_day=rec, progress=progress)
-    ds = _dataset(rec.finish(), members, days, params, scenario)
-    draws = pd.DataFrame({"member": members, **flat})
-    return ds, log.frame(members, details), draws
+    return rec.finish(), params, log, pd.DataFrame({"member": members, **flat})
+
+
+# in a pool's worker: the ensemble's indicators, in memory shared with the parent
+_SHARED: dict[str, np.ndarray] = {}
+
+
+def _attach(arrays: dict[str, np.ndarray]) -> None:
+    """A forked worker's initializer: the shared arrays it records into."""
+    _SHARED.clear()
+    _SHARED.update(arrays)
+
+
+def _run_shared(scenario: Scenario, members: np.ndarray, seed: int, days: int, row: int
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A pool's batch: its indicators written into the shared rows from ``row`` on, its
+    events (with their sentences) and draws returned."""
+    out = {name: arr[row:row + len(members)] for name, arr in _SHARED.items()}
+    _, _, log, draws = _run(scenario, members, seed, days, out=out)
+    return log.frame(members, True), draws
+
+
+def shared_indicators(members: int, days: int, levels: int) -> dict[str, np.ndarray]:
+    """Every indicator's ``[members, days, ...]`` float64 array, all in one anonymous shared
+    mapping, which processes forked afterwards write into (the arrays keep it alive)."""
+    shapes = {ind.name: (members, days, *_extra_shape(ind, levels)) for ind in INDICATORS}
+    offsets, total = {}, 0
+    for name, shape in shapes.items():
+        offsets[name] = total
+        total += -(-int(np.prod(shape)) * 8 // 64) * 64  # each array on a cache line
+    buf = mmap.mmap(-1, max(total, 1))  # MAP_SHARED | MAP_ANONYMOUS
+    return {name: np.frombuffer(buf, np.float64, int(np.prod(shape)), offsets[name])
+            .reshape(shape) for name, shape in shapes.items()}
+
+
+def pool_members(
+    scenario: Scenario, members: int, seed: int, days: int, batch: int = 64, workers: int = 2,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[xr.Dataset, pd.DataFrame, pd.DataFrame]:
+    """Members 0 .. ``members - 1`` in batches on a pool of ``workers`` forked processes,
+    collected as one dataset: each worker records its batch's indicators straight into the
+    ensemble's arrays (memory shared with this process), so that nothing is pickled back
+    or concatenated but the event tables. The same numbers as one process running the
+    batches one after another (every stream is keyed by the member's global index)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ids = np.arange(members)
+    params = Params.from_records(draw_parameters(scenario, ids[:1], seed)[0])
+    data = shared_indicators(members, days, params.tree.levels)
+    rows = list(range(0, members, batch))
+    parts: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    with ProcessPoolExecutor(min(workers, len(rows)), mp_context=mp.get_context("fork"),
+                             initializer=_attach, initargs=(data,)) as ex:
+        futures = {ex.submit(_run_shared, scenario, ids[r:r + batch], seed, days, r): r
+                   for r in rows}
+        for fut in as_completed(futures):
+            r = futures[fut]
+            parts[r] = fut.result()
+            if progress is not None:
+                progress(len(ids[r:r + batch]) * days)
+    ds = _dataset(data, ids, days, params, scenario)
+    events = pd.concat([parts[r][0] for r in rows], ignore_index=True)
+    draws = pd.concat([parts[r][1] for r in rows], ignore_index=True)
+    return ds, events, draws
 
 
 def _dataset(
@@ -291,10 +374,19 @@ def simulate(
     overrides: list[str] | tuple[str, ...] = (),
     batch: int = 64,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> RunResult:
-    """Run a scenario (name, path or loaded) for an ensemble and return everything in memory."""
+    """Run a scenario (name, path or loaded) for an ensemble and return everything in memory
+    (``workers`` > 1: the batches on that many forked processes, :func:`pool_members`; the
+    same results)."""
+    if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
+        raise ValueError(f"workers = {workers!r}: allowed: an integer >= 1")
     sc = load_scenario(scenario, overrides) if isinstance(scenario, str) else (
         scenario.with_overrides(overrides) if overrides else scenario)
+    if workers > 1 and members > batch:
+        days = sc.meta.horizon_days if days is None else days
+        ds, events, draws = pool_members(sc, members, seed, days, batch, workers, progress)
+        return RunResult(sc, seed, ds, events, draws)
     parts = list(iter_batches(sc, members, seed, days, batch, progress=progress))
     ds = xr.concat([p[0] for p in parts], dim="member") if len(parts) > 1 else parts[0][0]
     events = pd.concat([p[1] for p in parts], ignore_index=True)

@@ -13,10 +13,11 @@ Parts (``--skip`` any of them):
   (:mod:`benchmarks.kernel`), through ``simulate`` and through the bare engine loop, and the
   compulsory bytes per second that implies (state read and written once a day, uniforms drawn);
 - ``batch``: cost per member-day against the batch size (how many members run together);
-- ``ensemble``: wall time of a default ensemble (``--members``, 1,000 by default, run on
-  ``--workers`` processes, by default one per core, as ``loyaltytrap run --workers`` runs it;
-  below 1,000 members the 1,000-member time is extrapolated linearly, batches being
-  independent) and its peak memory;
+- ``ensemble``: wall time of a default ensemble collected in memory by ``simulate``
+  (``--members``, 1,000 by default, on ``--workers`` processes, by default one per core,
+  which record straight into the ensemble's shared arrays; below 1,000 members the
+  1,000-member time is extrapolated linearly, batches being independent) and its peak
+  memory;
 - ``mesa``: officer-steps per second of the Mesa 3 peer on the same kernel and tree, and the
   engine's ratio to it;
 - ``fused``: officer-steps per second of the kernel as one fused compiled loop
@@ -44,7 +45,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ from benchmarks.kernel import SCENARIO, kernel_scenario, member_params
 from loyaltytrap.engine import Params, init_state, run_batch
 from loyaltytrap.rng import Streams
 from loyaltytrap.scenario import Scenario, draw_parameters, load_scenario
-from loyaltytrap.simulate import iter_batches, simulate
+from loyaltytrap.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("bandwidth", "single", "kernel", "batch", "ensemble", "mesa", "fused")
@@ -287,27 +287,20 @@ def measure_batch_sweep(sizes: list[int], days: int, seed: int, bar: Progress) -
 def measure_ensemble(
     members: int, batch: int, seed: int, bar: Progress, workers: int = 1
 ) -> dict[str, Any]:
-    """Wall time and peak memory of a default ensemble, collected in memory as ``simulate``
-    does (``iter_batches`` drives it so that progress shows; with ``workers`` > 1 the
-    process pool of :func:`loyaltytrap.store.pool_batches`)."""
+    """Wall time and peak memory of a default ensemble collected in memory by ``simulate``
+    (float64 indicators, the events with their sentences), with ``workers`` > 1 on its
+    process pool (:func:`loyaltytrap.simulate.pool_members`: each worker records its batches
+    straight into the ensemble's shared arrays; the same numbers as one process)."""
     sc = load_scenario(SCENARIO)
     days = sc.meta.horizon_days
     if workers > 1:
-        from loyaltytrap.store import pool_batches
-
         batch = min(batch, -(-members // workers))  # at least one batch per worker
-        batches = partial(pool_batches, sc, members, seed, days, batch, workers)
-    else:
-        batches = partial(iter_batches, sc, members, seed, days, batch)
     task = bar.add_task(f"default ensemble, {members} members", total=members * days)
     watch = PeakRSS()
     with watch.watch():
         t0 = time.perf_counter()
-        parts = list(batches(progress=lambda k: bar.advance(task, k)))
-        import xarray as xr  # concatenation as simulate does it
-
-        if len(parts) > 1:
-            xr.concat([p[0] for p in parts], dim="member")
+        res = simulate(sc, members=members, seed=seed, days=days, batch=batch, workers=workers,
+                       progress=lambda k: bar.advance(task, k))
         t = time.perf_counter() - t0
     bar.remove_task(task)
     return {
@@ -316,8 +309,9 @@ def measure_ensemble(
         "ensemble_1000_s": t * 1000 / members,
         "extrapolated": members < 1000,
         "peak_rss_mib": mib(watch.peak),
-        "dataset_mib": mib(sum(p[0].nbytes for p in parts)),
-        "event_rows": int(sum(len(p[1]) for p in parts)),
+        "dataset_mib": mib(res.dataset.nbytes),
+        "event_rows": len(res.events),
+        "collected": "simulate(workers=...): float64 indicators, events with sentences",
     }
 
 
@@ -516,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
                          "below 1,000)")
     ap.add_argument("--batch", type=int, default=64, help="ensemble batch size (simulate's)")
     ap.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 8),
-                    help="processes for the ensemble (loyaltytrap.store.pool_batches; "
+                    help="processes for the ensemble (simulate's workers; "
                          "default: one per core, at most 8)")
     ap.add_argument("--kernel-members", type=int, default=64)
     ap.add_argument("--kernel-days", type=int, default=365)

@@ -69,3 +69,30 @@ def test_a_recorder_refuses_arrays_of_the_wrong_shape() -> None:
     with pytest.raises(ValueError, match=r"allowed: C-contiguous float64 \(2, 10"):
         _Recorder(2, 10, 4, out)
     assert all(out[i.name].shape[:2] == (3, 10) for i in INDICATORS)
+
+
+def test_a_failing_batch_on_the_pool_stops_the_run_with_its_error(
+        small: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch that fails in a worker fails the run with its own error, and the batches not
+    started yet are not run (the forked workers inherit the patched function and the
+    counter)."""
+    import multiprocessing as mp
+    import time
+
+    import loyaltytrap.simulate as sim
+
+    run = sim._run
+    started = mp.get_context("fork").Value("i", 0)
+
+    def failing(scenario, members, seed, days, progress=None, out=None):
+        with started.get_lock():
+            started.value += 1
+        if members[0] == 2:
+            raise RuntimeError(f"batch from member {members[0]} failed")
+        time.sleep(0.2)
+        return run(scenario, members, seed, days, progress, out)
+
+    monkeypatch.setattr(sim, "_run", failing)
+    with pytest.raises(RuntimeError, match=r"batch from member 2 failed"):
+        simulate(small, members=40, seed=1, days=20, batch=2, workers=2)
+    assert 2 <= started.value < 20  # of the 20 batches, those queued when it failed

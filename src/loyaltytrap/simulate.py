@@ -302,12 +302,18 @@ def pool_members(
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ids = np.arange(members)
+    if "fork" not in mp.get_all_start_methods():  # no fork here: one process, the same numbers
+        parts_ = list(iter_batches(scenario, members, seed, days, batch, progress=progress))
+        return (xr.concat([p[0] for p in parts_], dim="member"),
+                pd.concat([p[1] for p in parts_], ignore_index=True),
+                pd.concat([p[2] for p in parts_], ignore_index=True))
     params = Params.from_records(draw_parameters(scenario, ids[:1], seed)[0])
     data = shared_indicators(members, days, params.tree.levels)
     rows = list(range(0, members, batch))
     parts: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
-    with ProcessPoolExecutor(min(workers, len(rows)), mp_context=mp.get_context("fork"),
-                             initializer=_attach, initargs=(data,)) as ex:
+    ex = ProcessPoolExecutor(min(workers, len(rows)), mp_context=mp.get_context("fork"),
+                             initializer=_attach, initargs=(data,))
+    try:
         futures = {ex.submit(_run_shared, scenario, ids[r:r + batch], seed, days, r): r
                    for r in rows}
         for fut in as_completed(futures):
@@ -315,6 +321,10 @@ def pool_members(
             parts[r] = fut.result()
             if progress is not None:
                 progress(len(ids[r:r + batch]) * days)
+    except BaseException:  # a batch failed, or Ctrl-C: the batches not started never start
+        ex.shutdown(wait=True, cancel_futures=True)
+        raise
+    ex.shutdown(wait=True)
     ds = _dataset(data, ids, days, params, scenario)
     events = pd.concat([parts[r][0] for r in rows], ignore_index=True)
     draws = pd.concat([parts[r][1] for r in rows], ignore_index=True)

@@ -12,6 +12,8 @@ Parts (``--skip`` any of them):
 - ``kernel``: officer-steps per second of the engine on the hierarchy kernel
   (:mod:`benchmarks.kernel`), through ``simulate`` and through the bare engine loop, and the
   compulsory bytes per second that implies (state read and written once a day, uniforms drawn);
+  the best of ``--repeats`` runs, like Mesa's and the fused loop's (the first run of a size in
+  a process also pays for growing its heap);
 - ``batch``: cost per member-day against the batch size (how many members run together);
 - ``ensemble``: wall time of a default ensemble collected in memory by ``simulate``
   (``--members``, 1,000 by default, on ``--workers`` processes, by default one per core,
@@ -237,31 +239,38 @@ def measure_single(repeats: int, seed: int, seeds: int = 3) -> dict[str, Any]:
             "full_horizon_median_s": statistics.median(full)}
 
 
-def measure_kernel(members: int, days: int, seed: int, bar: Progress) -> dict[str, Any]:
-    """Officer-steps per second of the engine on the kernel (default tree)."""
+def measure_kernel(members: int, days: int, seed: int, bar: Progress,
+                   repeats: int = 2) -> dict[str, Any]:
+    """Officer-steps per second of the engine on the kernel (default tree), through
+    ``simulate`` and through the bare loop, each the best of ``repeats`` runs (the first run
+    of this size in a process also grows its heap and faults the pages in)."""
     sc = kernel_scenario()
     n = Params.from_records(draw_parameters(sc, np.arange(1), seed)[0]).tree.n
     steps = members * n * days
-    task = bar.add_task("engine kernel via simulate", total=members * days)
-    t0 = time.perf_counter()
-    simulate(sc, members=members, seed=seed, days=days, batch=members,
-             progress=lambda k: bar.advance(task, k))
-    t_sim = time.perf_counter() - t0
-    bar.remove_task(task)
-    # the bare loop: no indicators recorded, no event table built
-    records, _ = draw_parameters(sc, np.arange(members), seed)
-    params = Params.from_records(records)
-    task = bar.add_task("engine kernel, bare loop", total=members * days)
-    t0 = time.perf_counter()
-    run_batch(params, Streams(seed, np.arange(members)), days,
-              progress=lambda k: bar.advance(task, k))
-    t_loop = time.perf_counter() - t0
-    bar.remove_task(task)
+    sim_times, loop_times = [], []
+    for _ in range(repeats):
+        task = bar.add_task("engine kernel via simulate", total=members * days)
+        t0 = time.perf_counter()
+        simulate(sc, members=members, seed=seed, days=days, batch=members,
+                 progress=lambda k, task=task: bar.advance(task, k))
+        sim_times.append(time.perf_counter() - t0)
+        bar.remove_task(task)
+        # the bare loop: no indicators recorded, no event table built
+        records, _ = draw_parameters(sc, np.arange(members), seed)
+        params = Params.from_records(records)
+        task = bar.add_task("engine kernel, bare loop", total=members * days)
+        t0 = time.perf_counter()
+        run_batch(params, Streams(seed, np.arange(members)), days,
+                  progress=lambda k, task=task: bar.advance(task, k))
+        loop_times.append(time.perf_counter() - t0)
+        bar.remove_task(task)
+    t_sim, t_loop = min(sim_times), min(loop_times)
     traffic = compulsory_bytes_per_member_day(sc)
     member_days_per_s = members * days / t_loop
     return {
         "members": members, "days": days, "officers": n, "officer_steps": steps,
-        "simulate_s": t_sim, "loop_s": t_loop,
+        "simulate_s": t_sim, "loop_s": t_loop, "simulate_times_s": sim_times,
+        "loop_times_s": loop_times,
         "officer_steps_per_s": steps / t_sim,
         "officer_steps_per_s_loop": steps / t_loop,
         "bytes_per_member_day": traffic,
@@ -315,47 +324,56 @@ def measure_ensemble(
     }
 
 
-def measure_mesa(members: int, days: int, seed: int, bar: Progress) -> dict[str, Any]:
-    """Officer-steps per second of the Mesa 3 peer on the kernel (default tree)."""
+def measure_mesa(members: int, days: int, seed: int, bar: Progress,
+                 repeats: int = 2) -> dict[str, Any]:
+    """Officer-steps per second of the Mesa 3 peer on the kernel (default tree), the best of
+    ``repeats`` runs, as the engine's."""
     import mesa
 
     from benchmarks.mesa_peer import HierarchyKernel
 
     params = member_params(kernel_scenario(), members, seed)
     n = params[0].n_officers
-    task = bar.add_task("Mesa peer", total=members * days)
-    elapsed = 0.0
-    for m, p in enumerate(params):
-        t0 = time.perf_counter()
-        model = HierarchyKernel(p, rng=[seed, m])
-        for _ in range(days):
-            model.step()
-            bar.advance(task)
-        elapsed += time.perf_counter() - t0
-    bar.remove_task(task)
+    times = []
+    for _ in range(repeats):
+        task = bar.add_task("Mesa peer", total=members * days)
+        elapsed = 0.0
+        for m, p in enumerate(params):
+            t0 = time.perf_counter()
+            model = HierarchyKernel(p, rng=[seed, m])
+            for _ in range(days):
+                model.step()
+                bar.advance(task)
+            elapsed += time.perf_counter() - t0
+        bar.remove_task(task)
+        times.append(elapsed)
     steps = members * n * days
     return {"mesa_version": mesa.__version__, "members": members, "days": days,
-            "officers": n, "officer_steps": steps, "seconds": elapsed,
-            "officer_steps_per_s": steps / elapsed}
+            "officers": n, "officer_steps": steps, "seconds": min(times), "times_s": times,
+            "officer_steps_per_s": steps / min(times)}
 
 
-def measure_fused(members: int, days: int, seed: int, bar: Progress) -> dict[str, Any]:
-    """Officer-steps per second of the fused compiled loop on the kernel (default tree)."""
+def measure_fused(members: int, days: int, seed: int, bar: Progress,
+                  repeats: int = 2) -> dict[str, Any]:
+    """Officer-steps per second of the fused compiled loop on the kernel (default tree), the
+    best of ``repeats`` runs, as the engine's."""
     from benchmarks import compiled_kernel
 
     params = member_params(kernel_scenario(), members, seed)
     n = params[0].n_officers
     compiled_kernel.run_days(params[0], 2, seed, 0)  # compile (or load) before timing
-    task = bar.add_task("fused compiled loop", total=members * days)
-    t0 = time.perf_counter()
-    for m, p in enumerate(params):
-        compiled_kernel.run_days(p, days, seed, m)
-        bar.advance(task, days)
-    elapsed = time.perf_counter() - t0
-    bar.remove_task(task)
+    times = []
+    for _ in range(repeats):
+        task = bar.add_task("fused compiled loop", total=members * days)
+        t0 = time.perf_counter()
+        for m, p in enumerate(params):
+            compiled_kernel.run_days(p, days, seed, m)
+            bar.advance(task, days)
+        times.append(time.perf_counter() - t0)
+        bar.remove_task(task)
     steps = members * n * days
     return {"members": members, "days": days, "officers": n, "officer_steps": steps,
-            "seconds": elapsed, "officer_steps_per_s": steps / elapsed}
+            "seconds": min(times), "times_s": times, "officer_steps_per_s": steps / min(times)}
 
 
 # --- report ---------------------------------------------------------------------------------------
@@ -518,6 +536,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mesa-days", type=int, default=None, help="default: --kernel-days")
     ap.add_argument("--single-repeats", type=int, default=5,
                     help="timed runs of each of the 3 seeds (the best of them is kept)")
+    ap.add_argument("--repeats", type=int, default=2,
+                    help="timed runs of the kernel (engine, Mesa, fused loop; the best is kept)")
     ap.add_argument("--batch-sizes", default="8,32,128,256",
                     help="comma-separated batch sizes of the sweep")
     ap.add_argument("--batch-days", type=int, default=60)
@@ -531,9 +551,10 @@ def main(argv: list[str] | None = None) -> int:
     if a.quick:
         a.members, a.kernel_members, a.kernel_days = 4, 4, 30
         a.mesa_days, a.single_repeats, a.batch_sizes, a.batch_days = 10, 1, "4,16", 10
+        a.repeats = 1
         a.stream_elements = 2**20
     for name in ("members", "batch", "workers", "kernel_members", "kernel_days", "mesa_members",
-                 "single_repeats", "batch_days", "stream_elements"):
+                 "single_repeats", "repeats", "batch_days", "stream_elements"):
         if getattr(a, name) < 1:
             ap.error(f"--{name.replace('_', '-')} {getattr(a, name)}: must be at least 1")
     skip = {s for s in a.skip.split(",") if s}
@@ -544,13 +565,15 @@ def main(argv: list[str] | None = None) -> int:
     steps: list[tuple[str, Callable[[Progress], dict[str, Any]]]] = [
         ("bandwidth", lambda bar: measure_bandwidth(a.stream_elements, 5)),
         ("single", lambda bar: measure_single(a.single_repeats, a.seed)),
-        ("kernel", lambda bar: measure_kernel(a.kernel_members, a.kernel_days, a.seed, bar)),
+        ("kernel", lambda bar: measure_kernel(a.kernel_members, a.kernel_days, a.seed, bar,
+                                                 a.repeats)),
         ("batch", lambda bar: measure_batch_sweep(
             [int(x) for x in a.batch_sizes.split(",")], a.batch_days, a.seed, bar)),
         ("ensemble", lambda bar: measure_ensemble(a.members, a.batch, a.seed, bar, a.workers)),
         ("mesa", lambda bar: measure_mesa(a.mesa_members, a.mesa_days or a.kernel_days,
-                                          a.seed, bar)),
-        ("fused", lambda bar: measure_fused(a.kernel_members, a.kernel_days, a.seed, bar)),
+                                          a.seed, bar, a.repeats)),
+        ("fused", lambda bar: measure_fused(a.kernel_members, a.kernel_days, a.seed, bar,
+                                               a.repeats)),
     ]
     with progress_bar() as bar:
         t0 = time.perf_counter()

@@ -649,6 +649,7 @@ def pool_batches(
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
+    from .executors import _run_batch_f32
 
     days = scenario.meta.horizon_days if days is None else days
     ids = np.arange(members)
@@ -658,7 +659,7 @@ def pool_batches(
         nxt = 0
         while nxt < len(chunks) or pending:
             while nxt < len(chunks) and len(pending) <= workers:  # one queued beyond the workers
-                pending.append((len(chunks[nxt]), ex.submit(_run_members_f32, scenario,
+                pending.append((len(chunks[nxt]), ex.submit(_run_batch_f32, scenario,
                                                              chunks[nxt], seed, days)))
                 nxt += 1
             n, fut = pending.pop(0)
@@ -666,16 +667,6 @@ def pool_batches(
             if progress is not None:
                 progress(n * days)
             yield out
-
-
-def _run_members_f32(scenario: Any, members: np.ndarray, seed: int, days: int
-                     ) -> tuple[xr.Dataset, pd.DataFrame, pd.DataFrame]:
-    """A batch run in a worker, its indicators sent back as float32 and its events without
-    their sentences (what the store keeps): fewer bytes through the pipe and in the parent."""
-    from .simulate import run_members
-
-    ds, events, draws = run_members(scenario, members, seed, days, details=False)
-    return ds.astype(np.float32, keep_attrs=True), events, draws
 
 
 def _release_memory() -> None:

@@ -137,6 +137,20 @@ class PeakRSS:
             self.peak_pss = max(self.peak_pss, self._pss())
 
 
+def timed_runs(repeats: int, bar: Progress, label: str, total: int,
+               run: Callable[[Callable[[int], None]], Any]) -> list[float]:
+    """Wall times of ``repeats`` calls of ``run(advance)``, each behind its own progress bar
+    of ``total`` steps (``advance(k)`` moves it on)."""
+    times = []
+    for _ in range(repeats):
+        task = bar.add_task(label, total=total)
+        t0 = time.perf_counter()
+        run(lambda k, task=task: bar.advance(task, k))
+        times.append(time.perf_counter() - t0)
+        bar.remove_task(task)
+    return times
+
+
 def cpu_seconds() -> float:
     """CPU time (user + system) of this process and its finished workers. On a shared machine
     it is steadier than wall time: compare ``part_cpu_s`` with ``part_wall_s``."""
@@ -269,23 +283,15 @@ def measure_kernel(members: int, days: int, seed: int, bar: Progress,
     sc = kernel_scenario()
     n = Params.from_records(draw_parameters(sc, np.arange(1), seed)[0]).tree.n
     steps = members * n * days
-    sim_times, loop_times = [], []
-    for _ in range(repeats):
-        task = bar.add_task("engine kernel via simulate", total=members * days)
-        t0 = time.perf_counter()
-        simulate(sc, members=members, seed=seed, days=days, batch=members,
-                 progress=lambda k, task=task: bar.advance(task, k))
-        sim_times.append(time.perf_counter() - t0)
-        bar.remove_task(task)
-        # the bare loop: no indicators recorded, no event table built
-        records, _ = draw_parameters(sc, np.arange(members), seed)
-        params = Params.from_records(records)
-        task = bar.add_task("engine kernel, bare loop", total=members * days)
-        t0 = time.perf_counter()
-        run_batch(params, Streams(seed, np.arange(members)), days,
-                  progress=lambda k, task=task: bar.advance(task, k))
-        loop_times.append(time.perf_counter() - t0)
-        bar.remove_task(task)
+    records, _ = draw_parameters(sc, np.arange(members), seed)
+    params = Params.from_records(records)
+    sim_times = timed_runs(repeats, bar, "engine kernel via simulate", members * days,
+                           lambda advance: simulate(sc, members=members, seed=seed, days=days,
+                                                    batch=members, progress=advance))
+    # the bare loop: no indicators recorded, no event table built
+    loop_times = timed_runs(repeats, bar, "engine kernel, bare loop", members * days,
+                            lambda advance: run_batch(params, Streams(seed, np.arange(members)),
+                                                      days, progress=advance))
     t_sim, t_loop = min(sim_times), min(loop_times)
     traffic = compulsory_bytes_per_member_day(sc)
     member_days_per_s = members * days / t_loop
@@ -357,19 +363,14 @@ def measure_mesa(members: int, days: int, seed: int, bar: Progress,
 
     params = member_params(kernel_scenario(), members, seed)
     n = params[0].n_officers
-    times = []
-    for _ in range(repeats):
-        task = bar.add_task("Mesa peer", total=members * days)
-        elapsed = 0.0
+    def run(advance: Callable[[int], None]) -> None:
         for m, p in enumerate(params):
-            t0 = time.perf_counter()
             model = HierarchyKernel(p, rng=[seed, m])
             for _ in range(days):
                 model.step()
-                bar.advance(task)
-            elapsed += time.perf_counter() - t0
-        bar.remove_task(task)
-        times.append(elapsed)
+                advance(1)
+
+    times = timed_runs(repeats, bar, "Mesa peer", members * days, run)
     steps = members * n * days
     return {"mesa_version": mesa.__version__, "members": members, "days": days,
             "officers": n, "officer_steps": steps, "seconds": min(times), "times_s": times,
@@ -385,15 +386,12 @@ def measure_fused(members: int, days: int, seed: int, bar: Progress,
     params = member_params(kernel_scenario(), members, seed)
     n = params[0].n_officers
     compiled_kernel.run_days(params[0], 2, seed, 0)  # compile (or load) before timing
-    times = []
-    for _ in range(repeats):
-        task = bar.add_task("fused compiled loop", total=members * days)
-        t0 = time.perf_counter()
+    def run(advance: Callable[[int], None]) -> None:
         for m, p in enumerate(params):
             compiled_kernel.run_days(p, days, seed, m)
-            bar.advance(task, days)
-        times.append(time.perf_counter() - t0)
-        bar.remove_task(task)
+            advance(days)
+
+    times = timed_runs(repeats, bar, "fused compiled loop", members * days, run)
     steps = members * n * days
     return {"members": members, "days": days, "officers": n, "officer_steps": steps,
             "seconds": min(times), "times_s": times, "officer_steps_per_s": steps / min(times)}

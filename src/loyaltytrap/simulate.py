@@ -303,10 +303,7 @@ def pool_members(
 
     ids = np.arange(members)
     if "fork" not in mp.get_all_start_methods():  # no fork here: one process, the same numbers
-        parts_ = list(iter_batches(scenario, members, seed, days, batch, progress=progress))
-        return (xr.concat([p[0] for p in parts_], dim="member"),
-                pd.concat([p[1] for p in parts_], ignore_index=True),
-                pd.concat([p[2] for p in parts_], ignore_index=True))
+        return _collect(iter_batches(scenario, members, seed, days, batch, progress=progress))
     params = Params.from_records(draw_parameters(scenario, ids[:1], seed)[0])
     data = shared_indicators(members, days, params.tree.levels)
     rows = list(range(0, members, batch))
@@ -397,11 +394,19 @@ def simulate(
         days = sc.meta.horizon_days if days is None else days
         ds, events, draws = pool_members(sc, members, seed, days, batch, workers, progress)
         return RunResult(sc, seed, ds, events, draws)
-    parts = list(iter_batches(sc, members, seed, days, batch, progress=progress))
+    return RunResult(sc, seed, *_collect(iter_batches(sc, members, seed, days, batch,
+                                                      progress=progress)))
+
+
+def _collect(batches: Iterator[tuple[xr.Dataset, pd.DataFrame, pd.DataFrame]]
+             ) -> tuple[xr.Dataset, pd.DataFrame, pd.DataFrame]:
+    """Batches run one after another, put together: the dataset along the member axis, the
+    events and the draws one after another."""
+    parts = list(batches)
     ds = xr.concat([p[0] for p in parts], dim="member") if len(parts) > 1 else parts[0][0]
     events = pd.concat([p[1] for p in parts], ignore_index=True)
     draws = pd.concat([p[2] for p in parts], ignore_index=True)
-    return RunResult(sc, seed, ds, events, draws)
+    return ds, events, draws
 
 
 def summarize(ds: xr.Dataset, names: tuple[str, ...] = HEADLINE) -> pd.DataFrame:

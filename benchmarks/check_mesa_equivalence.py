@@ -1,6 +1,7 @@
-"""Do the engine, the Mesa peer and the pure-Python reference run the same kernel?
+"""Do the engine, the Mesa peer, the pure-Python reference and the two compiled loops run the
+same kernel?
 
-The three implementations use different random streams, so their trajectories differ; what
+The five implementations use different random streams, so their trajectories differ; what
 must agree are ensemble statistics. Each runs the same members (same parameter draws) of the
 kernel scenario on a small tree; for every metric of :data:`benchmarks.kernel.METRICS` the
 mean of the paired differences must lie within ``z`` standard errors plus a small absolute
@@ -26,7 +27,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 import numpy as np
 
-from benchmarks import compiled_kernel, reference_kernel
+from benchmarks import compiled_kernel, event_kernel, reference_kernel
 from benchmarks.kernel import (
     HARSH_OVERRIDES,
     Agreement,
@@ -67,7 +68,8 @@ def run_checks(
 ) -> list[Check]:
     """Run every implementation on every setting and compare them pairwise."""
     impls: dict[str, object] = {"reference": reference_kernel.run_member,
-                                "fused": compiled_kernel.run_member}
+                                "fused": compiled_kernel.run_member,
+                                "event": event_kernel.run_member}
     if with_mesa:
         from benchmarks import mesa_peer
 
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--z", type=float, default=4.0, help="standard errors allowed")
     ap.add_argument("--no-mesa", action="store_true",
-                    help="engine, reference and fused loop only")
+                    help="engine, reference and the compiled loops only")
     a = ap.parse_args(argv)
     checks = run_checks(a.members, a.days, a.levels, a.branching, a.seed, a.z,
                         with_mesa=not a.no_mesa, verbose=True)

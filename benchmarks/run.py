@@ -25,7 +25,11 @@ Parts (``--skip`` any of them):
 - ``fused``: officer-steps per second of the kernel as one fused compiled loop
   (:mod:`benchmarks.compiled_kernel`: one member's days in one call, its state in place, the
   seven statistics collected daily, nothing else), on the kernel's members, tree and days: the
-  bound on what the engine's officer passes could reach on this core, and its ratio to Mesa.
+  bound on what the engine's officer passes could reach on this core, and its ratio to Mesa;
+- ``event``: the same for the kernel as an event-driven compiled loop
+  (:mod:`benchmarks.event_kernel`: work only where a problem arrives, news is held or a stock
+  becomes visible; fear and buried stocks in closed form between): the bound of a sparse
+  design of the officer layer, which the engine is not.
 
 Prints a table and writes ``benchmarks/results/latest.json`` and a dated copy. No figure is
 asserted: the targets are reported as met or not.
@@ -66,7 +70,7 @@ from loyaltytrap.scenario import Scenario, draw_parameters, load_scenario
 from loyaltytrap.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("bandwidth", "single", "kernel", "batch", "ensemble", "mesa", "fused")
+PARTS = ("bandwidth", "single", "kernel", "batch", "ensemble", "mesa", "fused", "event")
 TARGETS = {
     "single_run_s": 0.25,  # one default run, seconds (at most)
     "ensemble_1000_s": 60.0,  # 1,000-member default ensemble, seconds (at most)
@@ -377,24 +381,44 @@ def measure_mesa(members: int, days: int, seed: int, bar: Progress,
             "officer_steps_per_s": steps / min(times)}
 
 
-def measure_fused(members: int, days: int, seed: int, bar: Progress,
-                  repeats: int = 2) -> dict[str, Any]:
-    """Officer-steps per second of the fused compiled loop on the kernel (default tree), the
-    best of ``repeats`` runs, as the engine's."""
-    from benchmarks import compiled_kernel
-
+def measure_loop(module: Any, label: str, members: int, days: int, seed: int, bar: Progress,
+                 repeats: int = 2) -> dict[str, Any]:
+    """Officer-steps per second of one of the kernel's compiled loops (``module.run_days``:
+    the fused loop or the event-driven one) on the kernel (default tree), the best of
+    ``repeats`` runs, as the engine's."""
     params = member_params(kernel_scenario(), members, seed)
     n = params[0].n_officers
-    compiled_kernel.run_days(params[0], 2, seed, 0)  # compile (or load) before timing
+    module.run_days(params[0], 2, seed, 0)  # compile (or load) before timing
+
     def run(advance: Callable[[int], None]) -> None:
         for m, p in enumerate(params):
-            compiled_kernel.run_days(p, days, seed, m)
+            module.run_days(p, days, seed, m)
             advance(days)
 
-    times = timed_runs(repeats, bar, "fused compiled loop", members * days, run)
+    times = timed_runs(repeats, bar, label, members * days, run)
     steps = members * n * days
     return {"members": members, "days": days, "officers": n, "officer_steps": steps,
             "seconds": min(times), "times_s": times, "officer_steps_per_s": steps / min(times)}
+
+
+def measure_fused(members: int, days: int, seed: int, bar: Progress,
+                  repeats: int = 2) -> dict[str, Any]:
+    """The fused compiled loop (:mod:`benchmarks.compiled_kernel`): the bound of the engine's
+    dense officer passes."""
+    from benchmarks import compiled_kernel
+
+    return measure_loop(compiled_kernel, "fused compiled loop", members, days, seed, bar,
+                        repeats)
+
+
+def measure_event(members: int, days: int, seed: int, bar: Progress,
+                  repeats: int = 2) -> dict[str, Any]:
+    """The event-driven compiled loop (:mod:`benchmarks.event_kernel`): the bound of a sparse
+    design of the officer layer."""
+    from benchmarks import event_kernel
+
+    return measure_loop(event_kernel, "event-driven compiled loop", members, days, seed, bar,
+                        repeats)
 
 
 # --- report ---------------------------------------------------------------------------------------
@@ -447,12 +471,13 @@ def verdicts(r: dict[str, Any]) -> dict[str, Any]:
                                           / r["mesa"]["officer_steps_per_s"])
         out["mesa_ratio"] = {"target": f">= {TARGETS['mesa_ratio']}", "value": v,
                              "met": v >= TARGETS["mesa_ratio"]}
-    if "fused" in r and "mesa" in r:
-        r["fused"]["mesa_ratio"] = (r["fused"]["officer_steps_per_s"]
-                                    / r["mesa"]["officer_steps_per_s"])
-    if "fused" in r and "kernel" in r:
-        r["fused"]["engine_share"] = (r["kernel"]["officer_steps_per_s"]
-                                      / r["fused"]["officer_steps_per_s"])
+    for loop in ("fused", "event"):
+        if loop in r and "mesa" in r:
+            r[loop]["mesa_ratio"] = (r[loop]["officer_steps_per_s"]
+                                     / r["mesa"]["officer_steps_per_s"])
+        if loop in r and "kernel" in r:
+            r[loop]["engine_share"] = (r["kernel"]["officer_steps_per_s"]
+                                       / r[loop]["officer_steps_per_s"])
     if "kernel" in r and "bandwidth" in r:
         v = r["kernel"]["compulsory_bytes_per_s"] / r["bandwidth"]["triad_bytes_per_s"]
         r["kernel"]["fraction_of_triad"] = v
@@ -521,14 +546,16 @@ def print_report(r: dict[str, Any]) -> None:
         if "engine_ratio" in m:
             row("  engine / Mesa", f"{m['engine_ratio']:.1f} x", "mesa_ratio")
             row("  engine bare loop / Mesa", f"{m['engine_ratio_loop']:.1f} x")
-    if "fused" in r:
-        f = r["fused"]
-        row(f"fused compiled loop, the engine's bound ({f['members']}x{f['officers']}x"
-            f"{f['days']})", f"{f['officer_steps_per_s'] / 1e6:.2f} M officer-steps/s")
-        if "mesa_ratio" in f:
-            row("  fused loop / Mesa", f"{f['mesa_ratio']:.1f} x")
-        if "engine_share" in f:
-            row("  engine (simulate) / fused loop", f"{100 * f['engine_share']:.0f} %")
+    for loop, title in (("fused", "fused compiled loop, the bound of the engine's dense design"),
+                        ("event", "event-driven compiled loop, the bound of a sparse design")):
+        if loop in r:
+            f = r[loop]
+            row(f"{title} ({f['members']}x{f['officers']}x{f['days']})",
+                f"{f['officer_steps_per_s'] / 1e6:.2f} M officer-steps/s")
+            if "mesa_ratio" in f:
+                row(f"  {loop} loop / Mesa", f"{f['mesa_ratio']:.1f} x")
+            if "engine_share" in f:
+                row(f"  engine (simulate) / {loop} loop", f"{100 * f['engine_share']:.0f} %")
     row("process peak memory (ru_maxrss)", f"{r['peak_rss_mib']:.0f} MiB")
     console.print(t)
 
@@ -561,7 +588,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--single-repeats", type=int, default=5,
                     help="timed runs of each of the 3 seeds (the best of them is kept)")
     ap.add_argument("--repeats", type=int, default=2,
-                    help="timed runs of the kernel (engine, Mesa, fused loop; the best is kept)")
+                    help="timed runs of the kernel (engine, Mesa, the two compiled loops; the best "
+                         "is kept)")
     ap.add_argument("--batch-sizes", default="8,32,128,256",
                     help="comma-separated batch sizes of the sweep")
     ap.add_argument("--batch-days", type=int, default=60)
@@ -597,6 +625,8 @@ def main(argv: list[str] | None = None) -> int:
         ("mesa", lambda bar: measure_mesa(a.mesa_members, a.mesa_days or a.kernel_days,
                                           a.seed, bar, a.repeats)),
         ("fused", lambda bar: measure_fused(a.kernel_members, a.kernel_days, a.seed, bar,
+                                               a.repeats)),
+        ("event", lambda bar: measure_event(a.kernel_members, a.kernel_days, a.seed, bar,
                                                a.repeats)),
     ]
     with progress_bar() as bar:

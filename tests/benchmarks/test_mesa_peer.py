@@ -1,15 +1,24 @@
-"""The Mesa peer, the pure-Python reference and the fused compiled loop run the engine's
-hierarchy kernel: ensemble statistics of all four agree within statistical intervals (no speed
-assertions here)."""
+"""The Mesa peer, the pure-Python reference and the two compiled loops (fused, event-driven) run
+the engine's hierarchy kernel: ensemble statistics of all five agree within statistical
+intervals, and the identities every implementation must keep hold exactly (no speed assertions
+here)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from benchmarks import check_mesa_equivalence, compiled_kernel, kernel, reference_kernel
+from benchmarks import (
+    check_mesa_equivalence,
+    compiled_kernel,
+    event_kernel,
+    kernel,
+    reference_kernel,
+)
 
 kernel_scenario, member_params = kernel.kernel_scenario, kernel.member_params
 
@@ -31,19 +40,64 @@ def test_reference_is_deterministic_and_conserves_news() -> None:
     assert relayed + r1["hidden_problems"] + r1["surfaced_total"] <= r1["arisen_total"] + 1e-9
 
 
-def test_fused_loop_is_deterministic_and_conserves_news() -> None:
+LOOPS = [pytest.param(compiled_kernel, id="fused"), pytest.param(event_kernel, id="event")]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_compiled_loop_is_deterministic_and_conserves_news(loop) -> None:
     p = member_params(kernel_scenario(4, 3), 1, seed=0)[0]
-    days = compiled_kernel.run_days(p, 120, seed=1, member=0)
+    days = loop.run_days(p, 120, seed=1, member=0)
     assert days.shape == (120, len(kernel.METRICS))
-    assert (days == compiled_kernel.run_days(p, 120, seed=1, member=0)).all()
-    assert not (days == compiled_kernel.run_days(p, 120, seed=1, member=1)).all()
-    last = compiled_kernel.run_member(p, 120, seed=1, member=0)
+    assert (days == loop.run_days(p, 120, seed=1, member=0)).all()
+    assert not (days == loop.run_days(p, 120, seed=1, member=1)).all()
+    last = loop.run_member(p, 120, seed=1, member=0)
     assert list(last) == list(kernel.METRICS) and last["arisen_total"] == days[-1, 6]
     cum = days[:, [2, 5, 6]]  # purged, surfaced and arisen so far never fall
     assert (cum[1:] >= cum[:-1]).all()
     assert ((days[:, 1] >= 0) & (days[:, 1] <= 1)).all()
+    assert (days[:, 4] >= 0).all()
     relayed = last["reaching_top_share"] * last["arisen_total"]
     assert relayed + last["hidden_problems"] + last["surfaced_total"] <= last["arisen_total"]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_compiled_loop_buries_everything_and_loses_nothing(loop) -> None:
+    # every holder buries (scrubbing certain): nothing climbs, so every problem that arose is
+    # buried at its unit or has surfaced, exactly; the stocks surface on the day they reach
+    # the threshold, whether or not anything is buried that day (the event loop's calendar)
+    p = member_params(kernel_scenario(4, 3), 1, seed=0)[0]
+    p = dataclasses.replace(p, scrub_sensitivity=1e9, candour_mean=0.0, candour_sd=0.0,
+                            front_problem_rate=0.05, severity_growth=0.05)
+    days = loop.run_days(p, 400, seed=2, member=0)
+    assert (np.nan_to_num(days[:, 0]) == 0).all()
+    np.testing.assert_array_equal(days[:, 4] + days[:, 5], days[:, 6])
+    assert days[-1, 5] > 0.5 * days[-1, 6]  # most of it surfaced
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_compiled_loop_fear_fades_in_closed_form(loop) -> None:
+    # no purges: every officer's fear fades towards the baseline by the same factor a day
+    # (fast, so that the event loop folds its per-level maps into the officers' values)
+    p = member_params(kernel_scenario(4, 3), 1, seed=0)[0]
+    p = dataclasses.replace(p, candour_purge_prob=0.0, fear_decay=0.5)
+    days = loop.run_days(p, 400, seed=3, member=0)
+    t = np.arange(1, 401)
+    want = p.fear_baseline + (p.initial_fear - p.fear_baseline) * 0.5**t
+    np.testing.assert_allclose(days[:, 1], want, rtol=1e-12, atol=1e-15)
+    assert (days[:, 2] == 0).all() and (days[:, 3] == 0).all()
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_compiled_loop_vacancies_last_their_days(loop) -> None:
+    # every vacancy lasts exactly vacancy_days: the posts vacant on a day are those purged in
+    # the vacancy_days before it (the event loop ends them first in, first out)
+    p = member_params(kernel_scenario(4, 3), 1, seed=0)[0]
+    p = dataclasses.replace(p, candour_purge_prob=0.5, candour_exposure_decay=0.9,
+                            vacancy_days=7.0)
+    days = loop.run_days(p, 300, seed=4, member=0)
+    purged = np.concatenate([np.zeros(7), days[:, 2]])
+    np.testing.assert_array_equal(days[:, 3], purged[7:] - purged[:-7])
+    assert days[-1, 2] > 50
 
 
 def test_mesa_peer_runs_and_records_every_day() -> None:
@@ -61,7 +115,7 @@ def test_mesa_peer_runs_and_records_every_day() -> None:
     assert ((df["fear_mean"] >= 0) & (df["fear_mean"] <= 1)).all()
 
 
-def test_engine_mesa_reference_and_fused_loop_agree_in_distribution() -> None:
+def test_engine_mesa_reference_and_compiled_loops_agree_in_distribution() -> None:
     pytest.importorskip("mesa")
     checks = check_mesa_equivalence.run_checks(members=30, days=200, levels=4, branching=3,
                                                seed=0, z=4.0)
@@ -77,7 +131,8 @@ def test_run_writes_results(tmp_path: Path) -> None:
     code = run.main(["--quick", "--skip", "single,batch,ensemble", "--out", str(tmp_path)])
     assert code == 0
     r = json.loads((tmp_path / "latest.json").read_text())
-    assert {"bandwidth", "kernel", "mesa", "fused", "targets"} <= set(r)
+    assert {"bandwidth", "kernel", "mesa", "fused", "event", "targets"} <= set(r)
     assert r["fused"]["officer_steps"] == r["kernel"]["officer_steps"]
+    assert r["event"]["officer_steps"] == r["kernel"]["officer_steps"]
     assert r["kernel"]["officer_steps"] == 4 * r["kernel"]["officers"] * 30
     assert len(list(tmp_path.glob("*.json"))) == 2

@@ -75,7 +75,6 @@ TARGETS = {
     "single_run_s": 0.25,  # one default run, seconds (at most)
     "ensemble_1000_s": 60.0,  # 1,000-member default ensemble, seconds (at most)
     "mesa_ratio": 200.0,  # engine officer-steps/s over Mesa's (at least)
-    "bandwidth_fraction": 0.5,  # kernel compulsory bytes/s over STREAM triad (at least)
 }
 console = Console()
 
@@ -480,9 +479,7 @@ def verdicts(r: dict[str, Any]) -> dict[str, Any]:
                                        / r[loop]["officer_steps_per_s"])
     if "kernel" in r and "bandwidth" in r:
         v = r["kernel"]["compulsory_bytes_per_s"] / r["bandwidth"]["triad_bytes_per_s"]
-        r["kernel"]["fraction_of_triad"] = v
-        out["bandwidth_fraction"] = {"target": f">= {TARGETS['bandwidth_fraction']}",
-                                     "value": v, "met": v >= TARGETS["bandwidth_fraction"]}
+        r["kernel"]["fraction_of_triad"] = v  # stated, not a target: how far from the bound
     return out
 
 
@@ -522,9 +519,10 @@ def print_report(r: dict[str, Any]) -> None:
         row("engine kernel, bare loop", f"{k['officer_steps_per_s_loop'] / 1e6:.2f} M "
             "officer-steps/s")
         row("engine kernel, compulsory traffic",
-            f"{k['compulsory_bytes_per_s'] / 1e9:.3f} GB/s", "bandwidth_fraction")
+            f"{k['compulsory_bytes_per_s'] / 1e9:.3f} GB/s")
         if "fraction_of_triad" in k:
-            row("  as a share of triad bandwidth", f"{100 * k['fraction_of_triad']:.2f} %")
+            row("  as a share of the triad bandwidth (the bound; stated, not a target)",
+                f"{100 * k['fraction_of_triad']:.1f} %")
     if "batch" in r:
         for b in r["batch"]["rows"]:
             row(f"default scenario, batch of {b['batch']}",

@@ -162,6 +162,12 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def steal_seconds() -> float:
+    """CPU time the hypervisor gave to others while this machine's vCPUs wanted to run, summed
+    over the vCPUs since boot (``/proc/stat``'s steal column; 0 where it is not counted)."""
+    return float(getattr(psutil.cpu_times(), "steal", 0.0))
+
+
 def mib(n_bytes: float) -> float:
     """Bytes in MiB."""
     return n_bytes / 2**20
@@ -445,7 +451,9 @@ def machine() -> dict[str, Any]:
         "date": dt.datetime.now().isoformat(timespec="seconds"),
         "host": platform.node(), "cpu": cpu, "cores": os.cpu_count(),
         "memory_gib": psutil.virtual_memory().total / 2**30,
-        "load_average": os.getloadavg(), "python": platform.python_version(),
+        "load_average": os.getloadavg(),
+        # this machine runs slow for a while after it boots (docs/performance.md)
+        "uptime_s": time.time() - psutil.boot_time(), "python": platform.python_version(),
         "numpy": np.__version__, "platform": platform.platform(), "commit": commit,
         "loyaltytrap": str(Path(run_batch.__code__.co_filename).parent),
     }
@@ -496,6 +504,8 @@ def print_report(r: dict[str, Any]) -> None:
         tgt = "" if v is None else f"{v['target']} {'met' if v['met'] else 'NOT met'}"
         t.add_row(name, value, tgt)
 
+    if r["machine"].get("uptime_s") is not None:
+        row("machine up since boot, at the start", f"{r['machine']['uptime_s'] / 60:.0f} min")
     if "warm_up" in r:
         row("warm-up: compiling the kernels (a fresh clone's first run; cached after)",
             f"{r['warm_up']['seconds']:.1f} s")
@@ -554,6 +564,15 @@ def print_report(r: dict[str, Any]) -> None:
                 row(f"  {loop} loop / Mesa", f"{f['mesa_ratio']:.1f} x")
             if "engine_share" in f:
                 row(f"  engine (simulate) / {loop} loop", f"{100 * f['engine_share']:.0f} %")
+    stolen = {k: v["part_steal_s"] for k, v in r.items()
+              if isinstance(v, dict) and "part_steal_s" in v}
+    if stolen:
+        cores = r["machine"]["cores"] or 1
+        row("CPU time stolen by the host (all vCPUs), ensemble / all parts",
+            f"{stolen.get('ensemble', 0.0):.1f} / {sum(stolen.values()):.1f} s")
+        if "ensemble" in stolen:
+            row("  as a share of the ensemble's vCPU time",
+                f"{100 * stolen['ensemble'] / (cores * r['ensemble']['part_wall_s']):.1f} %")
     row("process peak memory (ru_maxrss)", f"{r['peak_rss_mib']:.0f} MiB")
     console.print(t)
 
@@ -637,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
             if name in skip:
                 continue
             bar.update(overall, description=f"benchmark parts: {name}")
-            t0, c0 = time.perf_counter(), cpu_seconds()
+            t0, c0, s0 = time.perf_counter(), cpu_seconds(), steal_seconds()
             try:
                 r[name] = fn(bar)
             except Exception as e:  # report the failure, keep the other parts
@@ -646,7 +665,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
                 r[name]["part_wall_s"], r[name]["part_cpu_s"] = wall, cpu
-                console.log(f"{name} done in {wall:.1f} s wall, {cpu:.1f} s CPU")
+                r[name]["part_steal_s"] = steal_seconds() - s0
+                console.log(f"{name} done in {wall:.1f} s wall, {cpu:.1f} s CPU, "
+                            f"{r[name]['part_steal_s']:.1f} s stolen by the host")
             bar.advance(overall)
     r["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     r["targets"] = verdicts(r)

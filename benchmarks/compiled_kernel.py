@@ -35,12 +35,9 @@ def _clip01(x):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _run(p, days, seed):  # pragma: no cover - compiled
-    (levels, branching, r_front, r_supply, r_equip, severity_mean, comp_mean, comp_sd,
-     loy_mean, loy_sd, cand_mean, cand_sd, initial_fear, sens, vis, growth, purge_prob,
-     purge_decay, jailed_share, disappeared_share, vacancy_days, comp_drop, repl_loy,
-     repl_cand, repl_sd, spread_level, spread_all, fear_decay, fear_base) = p
-    np.random.seed(seed)
+def _tree(levels, branching):  # pragma: no cover - compiled
+    # the chain of command, level by level, top first: the levels' sizes and first officers,
+    # each officer's level and superior (-1 for the top)
     L = int(levels)
     b = int(branching)
     sizes = np.empty(L, dtype=np.int64)
@@ -58,16 +55,23 @@ def _run(p, days, seed):  # pragma: no cover - compiled
             level[i] = lvl
             if lvl > 0:
                 parent[i] = offset[lvl - 1] + j // b
-    first_unit = offset[L - 1]
-    vacancy = max(int(np.rint(vacancy_days)), 1)
+    return L, n, sizes, offset, level, parent
+
+
+@numba.njit(cache=True)
+def _exposure(L, purge_prob, purge_decay):  # pragma: no cover - compiled
+    # the candour purge's probability at each level
     exposure = np.empty(L)
     for lvl in range(L):
         exposure[lvl] = purge_prob * purge_decay**lvl
-    e1 = r_front
-    e2 = e1 + r_supply
-    e3 = e2 + r_equip
-    g1 = 1.0 + growth
+    return exposure
 
+
+@numba.njit(cache=True)
+def _officers(n, comp_mean, comp_sd, loy_mean, loy_sd, cand_mean,
+              cand_sd):  # pragma: no cover - compiled
+    # the first holders' competence, loyalty and candour, officer by officer (from Numba's
+    # generator, seeded by the caller)
     comp = np.empty(n)
     loy = np.empty(n)
     cand = np.empty(n)
@@ -75,6 +79,25 @@ def _run(p, days, seed):  # pragma: no cover - compiled
         comp[i] = _clip01(np.random.normal(comp_mean, comp_sd))
         loy[i] = _clip01(np.random.normal(loy_mean, loy_sd))
         cand[i] = _clip01(np.random.normal(cand_mean, cand_sd))
+    return comp, loy, cand
+
+
+@numba.njit(cache=True)
+def _run(p, days, seed):  # pragma: no cover - compiled
+    (levels, branching, r_front, r_supply, r_equip, severity_mean, comp_mean, comp_sd,
+     loy_mean, loy_sd, cand_mean, cand_sd, initial_fear, sens, vis, growth, purge_prob,
+     purge_decay, jailed_share, disappeared_share, vacancy_days, comp_drop, repl_loy,
+     repl_cand, repl_sd, spread_level, spread_all, fear_decay, fear_base) = p
+    np.random.seed(seed)
+    L, n, _, offset, level, parent = _tree(levels, branching)
+    first_unit = offset[L - 1]
+    vacancy = max(int(np.rint(vacancy_days)), 1)
+    exposure = _exposure(L, purge_prob, purge_decay)
+    e1 = r_front
+    e2 = e1 + r_supply
+    e3 = e2 + r_equip
+    g1 = 1.0 + growth
+    comp, loy, cand = _officers(n, comp_mean, comp_sd, loy_mean, loy_sd, cand_mean, cand_sd)
     fear = np.full(n, initial_fear)
     status = np.zeros(n, dtype=np.int8)
     vacant_until = np.zeros(n, dtype=np.int64)
@@ -187,14 +210,22 @@ def params_tuple(p: KernelParams) -> tuple[float, ...]:
     return tuple(float(v) for v in astuple(p))
 
 
+def member_seed(seed: int, member: int, salt: int) -> int:
+    """A member's seed for Numba's generator from (seed, member) and the loop's own salt, as
+    the other peers derive their streams."""
+    return int(np.random.SeedSequence([seed, member, salt]).generate_state(1)[0] >> 1)
+
+
+def last_day(days: np.ndarray) -> dict[str, float]:
+    """The last day's statistics of a ``[days, 7]`` run, by name."""
+    return dict(zip(METRICS, (float(v) for v in days[-1]), strict=True))
+
+
 def run_days(p: KernelParams, days: int, seed: int, member: int) -> np.ndarray:
     """The seven statistics of every day, ``[days, 7]`` in the order of METRICS."""
-    # a member's seed from (seed, member), as the other peers derive their streams
-    s = int(np.random.SeedSequence([seed, member, 0x6B65]).generate_state(1)[0] >> 1)
-    return _run(params_tuple(p), days, s)
+    return _run(params_tuple(p), days, member_seed(seed, member, 0x6B65))
 
 
 def run_member(p: KernelParams, days: int, seed: int, member: int) -> dict[str, float]:
     """Run one member ``days`` days and return the last day's statistics."""
-    last = run_days(p, days, seed, member)[-1]
-    return dict(zip(METRICS, (float(v) for v in last), strict=True))
+    return last_day(run_days(p, days, seed, member))

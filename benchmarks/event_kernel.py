@@ -34,8 +34,16 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .compiled_kernel import _clip01, params_tuple
-from .kernel import METRICS, KernelParams
+from .compiled_kernel import (
+    _clip01,
+    _exposure,
+    _officers,
+    _tree,
+    last_day,
+    member_seed,
+    params_tuple,
+)
+from .kernel import KernelParams
 
 
 @numba.njit(inline="always")
@@ -71,29 +79,11 @@ def _run(p, days, seed):  # pragma: no cover - compiled
      purge_decay, jailed_share, disappeared_share, vacancy_days, comp_drop, repl_loy,
      repl_cand, repl_sd, spread_level, spread_all, fear_decay, fear_base) = p
     np.random.seed(seed)
-    L = int(levels)
-    b = int(branching)
-    sizes = np.empty(L, dtype=np.int64)
-    offset = np.empty(L, dtype=np.int64)
-    n = 0
-    for lvl in range(L):
-        sizes[lvl] = b**lvl
-        offset[lvl] = n
-        n += sizes[lvl]
-    level = np.empty(n, dtype=np.int64)
-    parent = np.full(n, -1, dtype=np.int64)
-    for lvl in range(L):
-        for j in range(sizes[lvl]):
-            i = offset[lvl] + j
-            level[i] = lvl
-            if lvl > 0:
-                parent[i] = offset[lvl - 1] + j // b
+    L, n, sizes, offset, level, parent = _tree(levels, branching)
     first_unit = offset[L - 1]
     U = sizes[L - 1]
     vacancy = max(int(np.rint(vacancy_days)), 1)
-    exposure = np.empty(L)
-    for lvl in range(L):
-        exposure[lvl] = purge_prob * purge_decay**lvl
+    exposure = _exposure(L, purge_prob, purge_decay)
     e1 = r_front
     e2 = e1 + r_supply
     e3 = e2 + r_equip
@@ -104,14 +94,7 @@ def _run(p, days, seed):  # pragma: no cover - compiled
     grow[0] = 1.0
     for k in range(1, days + 1):
         grow[k] = grow[k - 1] * g1
-
-    comp = np.empty(n)
-    loy = np.empty(n)
-    cand = np.empty(n)
-    for i in range(n):
-        comp[i] = _clip01(np.random.normal(comp_mean, comp_sd))
-        loy[i] = _clip01(np.random.normal(loy_mean, loy_sd))
-        cand[i] = _clip01(np.random.normal(cand_mean, cand_sd))
+    comp, loy, cand = _officers(n, comp_mean, comp_sd, loy_mean, loy_sd, cand_mean, cand_sd)
     # fear: officer i's is A[level] * x[i] + B[level]
     x = np.full(n, initial_fear)
     A = np.ones(L)
@@ -305,11 +288,9 @@ def _run(p, days, seed):  # pragma: no cover - compiled
 
 def run_days(p: KernelParams, days: int, seed: int, member: int) -> np.ndarray:
     """The seven statistics of every day, ``[days, 7]`` in the order of METRICS."""
-    s = int(np.random.SeedSequence([seed, member, 0x6576]).generate_state(1)[0] >> 1)
-    return _run(params_tuple(p), days, s)
+    return _run(params_tuple(p), days, member_seed(seed, member, 0x6576))
 
 
 def run_member(p: KernelParams, days: int, seed: int, member: int) -> dict[str, float]:
     """Run one member ``days`` days and return the last day's statistics."""
-    last = run_days(p, days, seed, member)[-1]
-    return dict(zip(METRICS, (float(v) for v in last), strict=True))
+    return last_day(run_days(p, days, seed, member))

@@ -633,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=2,
                     help="timed runs of the kernel (engine, Mesa, the two compiled loops; the best "
                          "is kept)")
-    ap.add_argument("--batch-sizes", default="8,32,128,256",
+    ap.add_argument("--batch-sizes", default="8,32,64,128,256",
                     help="comma-separated batch sizes of the sweep")
     ap.add_argument("--batch-days", type=int, default=60)
     ap.add_argument("--stream-elements", type=int, default=2**26,

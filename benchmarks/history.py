@@ -103,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--last {a.last}: must be 0 (all runs) or more")
     if not a.dir.is_dir():
         ap.error(f"--dir {a.dir}: not a directory")
-    table = rows(load(a.dir))[-a.last:] if a.last else rows(load(a.dir))
+    table = rows(load(a.dir))
+    if a.last:
+        table = table[-a.last:]
     if not table:
         print(f"no benchmark results in {a.dir}", file=sys.stderr)
         return 1

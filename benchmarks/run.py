@@ -9,19 +9,23 @@ Parts (``--skip`` any of them):
 - ``bandwidth``: streaming memory bandwidth of one core (numpy copy and STREAM triad);
 - ``single``: wall time of one default run (kremlin-2026, one member, its 1,095 days), seeds
   0-2, each the best of ``--single-repeats`` runs, the median over the seeds;
-- ``kernel``: officer-steps per second of the engine on the hierarchy kernel
-  (:mod:`benchmarks.kernel`), through ``simulate`` and through the bare engine loop, and the
-  compulsory bytes per second that implies (state read and written once a day, uniforms drawn);
-  the best of ``--repeats`` runs, like Mesa's and the fused loop's (the first run of a size in
-  a process also pays for growing its heap);
 - ``batch``: cost per member-day against the batch size (how many members run together);
 - ``ensemble``: wall time of a default ensemble collected in memory by ``simulate``
   (``--members``, 1,000 by default, on ``--workers`` processes, by default one per core,
   which record straight into the ensemble's shared arrays; below 1,000 members the
   1,000-member time is extrapolated linearly, batches being independent) and its peak
   memory;
+
+and the hierarchy kernel (:mod:`benchmarks.kernel`) in four implementations, run in
+alternating rounds (``--repeats``; each implementation once a round, the order reversed every
+other round) so that their ratios compare runs made under the same conditions, each the best
+of its rounds:
+
+- ``kernel``: officer-steps per second of the engine, through ``simulate`` and through the
+  bare engine loop, and the compulsory bytes per second that implies (state read and written
+  once a day, uniforms drawn);
 - ``mesa``: officer-steps per second of the Mesa 3 peer on the same kernel and tree, and the
-  engine's ratio to it;
+  engine's ratio to it (also round by round);
 - ``fused``: officer-steps per second of the kernel as one fused compiled loop
   (:mod:`benchmarks.compiled_kernel`: one member's days in one call, its state in place, the
   seven statistics collected daily, nothing else), on the kernel's members, tree and days: the
@@ -40,6 +44,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import importlib
 import json
 import os
 import platform
@@ -63,6 +68,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from benchmarks.history import DATED
 from benchmarks.kernel import SCENARIO, kernel_scenario, member_params
 from loyaltytrap.engine import Params, init_state, run_batch
 from loyaltytrap.rng import Streams
@@ -70,7 +76,8 @@ from loyaltytrap.scenario import Scenario, draw_parameters, load_scenario
 from loyaltytrap.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("bandwidth", "single", "kernel", "batch", "ensemble", "mesa", "fused", "event")
+PARTS = ("bandwidth", "single", "batch", "ensemble", "kernel", "mesa", "fused", "event")
+COMPARED = ("kernel", "mesa", "fused", "event")  # the parts measured in alternating rounds
 TARGETS = {
     "single_run_s": 0.25,  # one default run, seconds (at most)
     "ensemble_1000_s": 60.0,  # 1,000-member default ensemble, seconds (at most)
@@ -309,37 +316,6 @@ def measure_single(repeats: int, seed: int, seeds: int = 3) -> dict[str, Any]:
             "full_horizon_median_s": statistics.median(full)}
 
 
-def measure_kernel(members: int, days: int, seed: int, bar: Progress,
-                   repeats: int = 2) -> dict[str, Any]:
-    """Officer-steps per second of the engine on the kernel (default tree), through
-    ``simulate`` and through the bare loop, each the best of ``repeats`` runs (the first run
-    of this size in a process also grows its heap and faults the pages in)."""
-    sc = kernel_scenario()
-    n = Params.from_records(draw_parameters(sc, np.arange(1), seed)[0]).tree.n
-    steps = members * n * days
-    records, _ = draw_parameters(sc, np.arange(members), seed)
-    params = Params.from_records(records)
-    sim_times = timed_runs(repeats, bar, "engine kernel via simulate", members * days,
-                           lambda advance: simulate(sc, members=members, seed=seed, days=days,
-                                                    batch=members, progress=advance))
-    # the bare loop: no indicators recorded, no event table built
-    loop_times = timed_runs(repeats, bar, "engine kernel, bare loop", members * days,
-                            lambda advance: run_batch(params, Streams(seed, np.arange(members)),
-                                                      days, progress=advance))
-    t_sim, t_loop = min(sim_times), min(loop_times)
-    traffic = compulsory_bytes_per_member_day(sc)
-    member_days_per_s = members * days / t_loop
-    return {
-        "members": members, "days": days, "officers": n, "officer_steps": steps,
-        "simulate_s": t_sim, "loop_s": t_loop, "simulate_times_s": sim_times,
-        "loop_times_s": loop_times,
-        "officer_steps_per_s": steps / t_sim,
-        "officer_steps_per_s_loop": steps / t_loop,
-        "bytes_per_member_day": traffic,
-        "compulsory_bytes_per_s": traffic["total"] * member_days_per_s,
-    }
-
-
 def measure_batch_sweep(sizes: list[int], days: int, seed: int, bar: Progress) -> dict[str, Any]:
     """Cost of a member-day of the default scenario for several batch sizes."""
     sc = load_scenario(SCENARIO)
@@ -388,68 +364,212 @@ def measure_ensemble(
     }
 
 
-def measure_mesa(members: int, days: int, seed: int, bar: Progress,
-                 repeats: int = 2) -> dict[str, Any]:
-    """Officer-steps per second of the Mesa 3 peer on the kernel (default tree), the best of
-    ``repeats`` runs, as the engine's."""
-    import mesa
+# --- the kernel's implementations, compared in alternating rounds ----------------------------
 
-    from benchmarks.mesa_peer import HierarchyKernel
+LOOPS = {"fused": "compiled_kernel", "event": "event_kernel"}  # part -> module of benchmarks
 
-    params = member_params(kernel_scenario(), members, seed)
+
+@dataclasses.dataclass
+class Contender:
+    """One implementation of the kernel: ``run(advance)`` runs it once over ``steps``
+    officer-steps, behind a progress bar of ``total`` steps."""
+
+    part: str  # the results' key: kernel, mesa, fused or event
+    name: str  # the run's name within the part (the engine has two: simulate and loop)
+    label: str
+    total: int
+    steps: int
+    run: Callable[[Callable[[int], None]], Any]
+
+    @property
+    def key(self) -> str:
+        return f"{self.part}.{self.name}"
+
+
+def kernel_contenders(parts: set[str], members: int, days: int, mesa_members: int,
+                      mesa_days: int, seed: int) -> tuple[list[Contender], dict[str, Any]]:
+    """The kernel's implementations to compare, on the default tree, each set up (and
+    compiled) before anything is timed, and what each part records besides its times: the
+    engine through ``simulate`` and through its bare loop (no indicators recorded, no event
+    table built), the Mesa 3 peer, and the two compiled loops of :mod:`benchmarks` (the fused
+    loop, the bound of the engine's dense officer passes; the event-driven one, the bound of
+    a sparse design)."""
+    sc = kernel_scenario()
+    params = member_params(sc, max(members, mesa_members), seed)
     n = params[0].n_officers
-    def run(advance: Callable[[int], None]) -> None:
-        for m, p in enumerate(params):
-            model = HierarchyKernel(p, rng=[seed, m])
-            for _ in range(days):
-                model.step()
-                advance(1)
+    size = {"members": members, "days": days, "officers": n, "officer_steps": members * n * days}
+    out: list[Contender] = []
+    info: dict[str, Any] = {}
+    if "kernel" in parts:
+        records, _ = draw_parameters(sc, np.arange(members), seed)
+        engine_params = Params.from_records(records)
+        info["kernel"] = {**size, "bytes_per_member_day": compulsory_bytes_per_member_day(sc)}
+        out += [
+            Contender("kernel", "simulate", "engine kernel via simulate", members * days,
+                      size["officer_steps"],
+                      lambda advance: simulate(sc, members=members, seed=seed, days=days,
+                                               batch=members, progress=advance)),
+            Contender("kernel", "loop", "engine kernel, bare loop", members * days,
+                      size["officer_steps"],
+                      lambda advance: run_batch(engine_params, Streams(seed, np.arange(members)),
+                                                days, progress=advance)),
+        ]
+    if "mesa" in parts:
+        import mesa
 
-    times = timed_runs(repeats, bar, "Mesa peer", members * days, run)
-    steps = members * n * days
-    return {"mesa_version": mesa.__version__, "members": members, "days": days,
-            "officers": n, "officer_steps": steps, "seconds": min(times), "times_s": times,
-            "officer_steps_per_s": steps / min(times)}
+        from benchmarks.mesa_peer import HierarchyKernel
+
+        def run_mesa(advance: Callable[[int], None]) -> None:
+            for m, p in enumerate(params[:mesa_members]):
+                model = HierarchyKernel(p, rng=[seed, m])
+                for _ in range(mesa_days):
+                    model.step()
+                    advance(1)
+
+        steps = mesa_members * n * mesa_days
+        info["mesa"] = {"mesa_version": mesa.__version__, "members": mesa_members,
+                        "days": mesa_days, "officers": n, "officer_steps": steps}
+        out.append(Contender("mesa", "mesa", "Mesa peer", mesa_members * mesa_days, steps,
+                             run_mesa))
+    for part, label in (("fused", "fused compiled loop"), ("event", "event-driven compiled loop")):
+        if part not in parts:
+            continue
+        module = importlib.import_module(f"benchmarks.{LOOPS[part]}")
+        module.run_days(params[0], 2, seed, 0)  # compile (or load) before timing
+
+        def run_loop(advance: Callable[[int], None], module: Any = module) -> None:
+            for m, p in enumerate(params[:members]):
+                module.run_days(p, days, seed, m)
+                advance(days)
+
+        info[part] = dict(size)
+        out.append(Contender(part, part, label, members * days, size["officer_steps"],
+                             run_loop))
+    return out, info
 
 
-def measure_loop(module: Any, label: str, members: int, days: int, seed: int, bar: Progress,
-                 repeats: int = 2) -> dict[str, Any]:
-    """Officer-steps per second of one of the kernel's compiled loops (``module.run_days``:
-    the fused loop or the event-driven one) on the kernel (default tree), the best of
-    ``repeats`` runs, as the engine's."""
-    params = member_params(kernel_scenario(), members, seed)
-    n = params[0].n_officers
-    module.run_days(params[0], 2, seed, 0)  # compile (or load) before timing
+def compare_kernels(contenders: list[Contender], info: dict[str, Any], rounds: int,
+                    bar: Progress) -> dict[str, Any]:
+    """Officer-steps per second of each contender, the best of ``rounds`` runs, taken in
+    alternating rounds: every contender runs once a round, the order reversed every other
+    round, so that a ratio compares runs made minutes apart at most on a machine whose speed
+    drifts by tens of per cent (a contender's first run also grows its heap and faults its
+    pages in; the best run is what it costs). Returns the parts' results (``info`` with the
+    times added) and, under ``comparison``, the order of the runs and, where the engine and
+    Mesa both ran, their ratio round by round."""
+    times: dict[str, list[float]] = {c.key: [] for c in contenders}
+    order = []
+    for k in range(rounds):
+        this = contenders if k % 2 == 0 else contenders[::-1]
+        order.append([c.key for c in this])
+        for c in this:
+            times[c.key] += timed_runs(1, bar, c.label, c.total, c.run)
+    parts = {p: dict(v) for p, v in info.items()}
+    for c in contenders:
+        res, t = parts[c.part], times[c.key]
+        if c.part == "kernel":  # simulate_s and loop_s, their times, their rates
+            res[f"{c.name}_s"], res[f"{c.name}_times_s"] = min(t), t
+            res["officer_steps_per_s" + ("_loop" if c.name == "loop" else "")] = \
+                c.steps / min(t)
+        else:
+            res["seconds"], res["times_s"] = min(t), t
+            res["officer_steps_per_s"] = c.steps / min(t)
+    comparison: dict[str, Any] = {"rounds": rounds, "order": order}
+    if "kernel" in parts:
+        k = parts["kernel"]
+        member_days_per_s = k["members"] * k["days"] / k["loop_s"]
+        k["compulsory_bytes_per_s"] = k["bytes_per_member_day"]["total"] * member_days_per_s
+        if "mesa" in parts:
+            m = parts["mesa"]
+            comparison["engine_x_mesa_by_round"] = [
+                (k["officer_steps"] / ts) / (m["officer_steps"] / tm)
+                for ts, tm in zip(k["simulate_times_s"], m["times_s"], strict=True)]
+    return {**parts, "comparison": comparison}
 
-    def run(advance: Callable[[int], None]) -> None:
-        for m, p in enumerate(params):
-            module.run_days(p, days, seed, m)
-            advance(days)
 
-    times = timed_runs(repeats, bar, label, members * days, run)
-    steps = members * n * days
-    return {"members": members, "days": days, "officers": n, "officer_steps": steps,
-            "seconds": min(times), "times_s": times, "officer_steps_per_s": steps / min(times)}
+def python_probe(repeats: int = 3) -> float:
+    """Seconds a fixed piece of pure-Python work takes (calls, attribute reads, a dict, a
+    float loop; ~25 ms on this machine in a normal phase), the best of ``repeats``: how fast
+    the interpreter runs right now. Taken before every part, it shows the machine's phase
+    during the part, which moves the Mesa peer most (it runs in the interpreter) and the
+    engine's compiled passes less."""
+
+    class Officer:
+        def __init__(self, fear: float) -> None:
+            self.fear = fear
+
+        def calm(self, k: float) -> float:
+            self.fear *= k
+            return self.fear
+
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        corps = [Officer(0.5 + 1e-6 * i) for i in range(2_000)]
+        seen: dict[int, float] = {}
+        for day in range(40):
+            for i, o in enumerate(corps):
+                seen[i] = o.calm(0.999) + day
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
-def measure_fused(members: int, days: int, seed: int, bar: Progress,
-                  repeats: int = 2) -> dict[str, Any]:
-    """The fused compiled loop (:mod:`benchmarks.compiled_kernel`): the bound of the engine's
-    dense officer passes."""
-    from benchmarks import compiled_kernel
+def usual(out: Path, cpu: str, read: Callable[[dict[str, Any]], float | None]
+          ) -> tuple[float, int] | None:
+    """The median of ``read(result)`` over the dated results stored in ``out`` that ran on a
+    ``cpu`` of the same model, and how many there were (None if none had it): what this
+    machine usually does, to set a run's figures against."""
+    values = []
+    for p in sorted(out.glob("*.json")):
+        if not DATED.match(p.name):
+            continue
+        try:
+            res = json.loads(p.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue  # not a result: history.py says so; here it only has no say
+        if res.get("machine", {}).get("cpu") != cpu:
+            continue
+        with suppress(KeyError, TypeError, AttributeError):
+            v = read(res)
+            if v:
+                values.append(float(v))
+    return (statistics.median(values), len(values)) if values else None
 
-    return measure_loop(compiled_kernel, "fused compiled loop", members, days, seed, bar,
-                        repeats)
+
+SLOW = 0.7  # a figure below this share of its usual value marks a slow phase
 
 
-def measure_event(members: int, days: int, seed: int, bar: Progress,
-                  repeats: int = 2) -> dict[str, Any]:
-    """The event-driven compiled loop (:mod:`benchmarks.event_kernel`): the bound of a sparse
-    design of the officer layer."""
-    from benchmarks import event_kernel
+def phase(r: dict[str, Any], out: Path) -> dict[str, Any]:
+    """This run's speed against what this machine usually does (:func:`usual`, over the
+    results stored in ``out`` from the same CPU model): the interpreter probe (its median over
+    the parts), the triad bandwidth and Mesa's officer-steps per second, each as a share of
+    its usual speed (1 = usual, below 1 = slower). The machine runs slow for a while after it
+    boots and in phases when its host is busy (docs/performance.md): a run in such a phase
+    misses targets that a usual run meets."""
+    cpu = r["machine"]["cpu"]
 
-    return measure_loop(event_kernel, "event-driven compiled loop", members, days, seed, bar,
-                        repeats)
+    def probe_of(res: dict[str, Any]) -> float | None:
+        probes = [v["python_probe_s"] for v in res.values()
+                  if isinstance(v, dict) and "python_probe_s" in v]
+        return statistics.median(probes) if probes else None
+
+    out_d: dict[str, Any] = {}
+    now: dict[str, tuple[float | None, Callable[[dict[str, Any]], Any], bool]] = {
+        # name -> (this run's value, how to read it off a stored result, higher is faster)
+        "python_probe_s": (probe_of(r), probe_of, False),
+        "triad_bytes_per_s": (r.get("bandwidth", {}).get("triad_bytes_per_s"),
+                              lambda res: res["bandwidth"]["triad_bytes_per_s"], True),
+        "mesa_officer_steps_per_s": (r.get("mesa", {}).get("officer_steps_per_s"),
+                                     lambda res: res["mesa"]["officer_steps_per_s"], True),
+    }
+    for name, (value, read, faster) in now.items():
+        u = usual(out, cpu, read)
+        if value is None or u is None:
+            continue
+        speed = value / u[0] if faster else u[0] / value
+        out_d[name] = {"value": value, "usual": u[0], "stored_runs": u[1], "speed": speed}
+    out_d["slow"] = any(v["speed"] < SLOW for v in out_d.values() if isinstance(v, dict))
+    return out_d
 
 
 # --- report ---------------------------------------------------------------------------------------
@@ -532,6 +652,16 @@ def print_report(r: dict[str, Any]) -> None:
 
     if r["machine"].get("uptime_s") is not None:
         row("machine up since boot, at the start", f"{r['machine']['uptime_s'] / 60:.0f} min")
+    labels = {"python_probe_s": "interpreter probe (pure Python), median over the parts",
+              "triad_bytes_per_s": "memory bandwidth, triad",
+              "mesa_officer_steps_per_s": "Mesa peer's officer-steps/s"}
+    for name, v in r.get("phase", {}).items():
+        if isinstance(v, dict):
+            row(f"machine's speed now, {labels[name]}: share of its usual (median of "
+                f"{v['stored_runs']} stored runs on this CPU)", f"{100 * v['speed']:.0f} %")
+    if r.get("phase", {}).get("slow"):
+        row(f"[bold red]a slow phase of the machine[/bold red] (a speed below "
+            f"{100 * SLOW:.0f} % of its usual): the figures below are not its usual ones", "")
     if "warm_up" in r:
         row("warm-up: compiling the kernels (a fresh clone's first run; cached after)",
             f"{r['warm_up']['seconds']:.1f} s")
@@ -579,6 +709,10 @@ def print_report(r: dict[str, Any]) -> None:
             f"{m['officer_steps_per_s'] / 1e3:.0f} k officer-steps/s")
         if "engine_ratio" in m:
             row("  engine / Mesa", f"{m['engine_ratio']:.1f} x", "mesa_ratio")
+            by_round = r.get("comparison", {}).get("engine_x_mesa_by_round")
+            if by_round:
+                row("  engine / Mesa, round by round",
+                    ", ".join(f"{x:.0f}" for x in by_round) + " x")
             row("  engine bare loop / Mesa", f"{m['engine_ratio_loop']:.1f} x")
     for loop, title in (("fused", "fused compiled loop, the bound of the engine's dense design"),
                         ("event", "event-driven compiled loop, the bound of a sparse design")):
@@ -630,9 +764,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mesa-days", type=int, default=None, help="default: --kernel-days")
     ap.add_argument("--single-repeats", type=int, default=5,
                     help="timed runs of each of the 3 seeds (the best of them is kept)")
-    ap.add_argument("--repeats", type=int, default=2,
-                    help="timed runs of the kernel (engine, Mesa, the two compiled loops; the best "
-                         "is kept)")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="rounds of the kernel's comparison (engine, Mesa, the two compiled "
+                         "loops, each once a round; the best of each is kept)")
     ap.add_argument("--batch-sizes", default="8,32,64,128,256",
                     help="comma-separated batch sizes of the sweep")
     ap.add_argument("--batch-days", type=int, default=60)
@@ -657,46 +791,50 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown parts {sorted(skip - set(PARTS))}; parts: {', '.join(PARTS)}")
     r: dict[str, Any] = {"machine": machine(), "options": {
         k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}}
+    compared = [p for p in COMPARED if p not in skip]
     steps: list[tuple[str, Callable[[Progress], dict[str, Any]]]] = [
-        ("bandwidth", lambda bar: measure_bandwidth(a.stream_elements, 5)),
-        ("single", lambda bar: measure_single(a.single_repeats, a.seed)),
-        ("kernel", lambda bar: measure_kernel(a.kernel_members, a.kernel_days, a.seed, bar,
-                                                 a.repeats)),
-        ("batch", lambda bar: measure_batch_sweep(
-            [int(x) for x in a.batch_sizes.split(",")], a.batch_days, a.seed, bar)),
-        ("ensemble", lambda bar: measure_ensemble(a.members, a.batch, a.seed, bar, a.workers)),
-        ("mesa", lambda bar: measure_mesa(a.mesa_members, a.mesa_days or a.kernel_days,
-                                          a.seed, bar, a.repeats)),
-        ("fused", lambda bar: measure_fused(a.kernel_members, a.kernel_days, a.seed, bar,
-                                               a.repeats)),
-        ("event", lambda bar: measure_event(a.kernel_members, a.kernel_days, a.seed, bar,
-                                               a.repeats)),
+        ("bandwidth", lambda bar: {"bandwidth": measure_bandwidth(a.stream_elements, 5)}),
+        ("single", lambda bar: {"single": measure_single(a.single_repeats, a.seed)}),
+        ("batch", lambda bar: {"batch": measure_batch_sweep(
+            [int(x) for x in a.batch_sizes.split(",")], a.batch_days, a.seed, bar)}),
+        ("ensemble", lambda bar: {"ensemble": measure_ensemble(a.members, a.batch, a.seed, bar,
+                                                               a.workers)}),
+        # the engine, Mesa and the two compiled loops in alternating rounds (compare_kernels)
+        ("comparison", lambda bar: compare_kernels(*kernel_contenders(
+            set(compared), a.kernel_members, a.kernel_days, a.mesa_members,
+            a.mesa_days or a.kernel_days, a.seed), a.repeats, bar)),
     ]
+    steps = [(name, fn) for name, fn in steps
+             if name not in skip and (name != "comparison" or compared)]
     with progress_bar() as bar:
         t0 = time.perf_counter()
         r["warm_up"] = warm_up(bar, a.quick)  # JIT compilation stays out of every timing
         console.log(f"warm-up (compiling what is not cached yet) done in "
                     f"{time.perf_counter() - t0:.1f} s")
-        overall = bar.add_task("benchmark parts", total=len(steps) - len(skip))
+        overall = bar.add_task("benchmark parts", total=len(steps))
         for name, fn in steps:
-            if name in skip:
-                continue
             bar.update(overall, description=f"benchmark parts: {name}")
+            probe = python_probe()
             t0, c0, s0 = time.perf_counter(), cpu_seconds(), steal_seconds()
             try:
-                r[name] = fn(bar)
+                got = fn(bar)
             except Exception as e:  # report the failure, keep the other parts
                 r.setdefault("errors", {})[name] = f"{type(e).__name__}: {e}"
                 console.log(f"[red]{name} failed[/red]: {type(e).__name__}: {e}")
             else:
+                r.update(got)
                 wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
-                r[name]["part_wall_s"], r[name]["part_cpu_s"] = wall, cpu
-                r[name]["part_steal_s"] = steal_seconds() - s0
+                stolen = steal_seconds() - s0
+                target = r["comparison"] if name == "comparison" else r[name]
+                target["part_wall_s"], target["part_cpu_s"] = wall, cpu
+                target["part_steal_s"] = stolen
+                target["python_probe_s"] = probe
                 console.log(f"{name} done in {wall:.1f} s wall, {cpu:.1f} s CPU, "
-                            f"{r[name]['part_steal_s']:.1f} s stolen by the host")
+                            f"{stolen:.1f} s stolen by the host")
             bar.advance(overall)
     r["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     r["targets"] = verdicts(r)
+    r["phase"] = phase(r, a.out)
     print_report(r)
     dated = write(r, a.out)
     console.print(f"wrote {a.out / 'latest.json'} and {dated}")

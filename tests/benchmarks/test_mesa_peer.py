@@ -136,3 +136,75 @@ def test_run_writes_results(tmp_path: Path) -> None:
     assert r["event"]["officer_steps"] == r["kernel"]["officer_steps"]
     assert r["kernel"]["officer_steps"] == 4 * r["kernel"]["officers"] * 30
     assert len(list(tmp_path.glob("*.json"))) == 2
+    # the four implementations ran in alternating rounds, the order reversed every other one
+    c = r["comparison"]
+    assert c["rounds"] == 1 and len(c["order"]) == 1
+    assert c["order"][0] == ["kernel.simulate", "kernel.loop", "mesa.mesa", "fused.fused",
+                             "event.event"]
+    assert c["engine_x_mesa_by_round"] == [pytest.approx(r["mesa"]["engine_ratio"])]
+    assert r["bandwidth"]["python_probe_s"] > 0 and r["comparison"]["python_probe_s"] > 0
+    assert r["phase"] == {"slow": False}  # nothing stored to compare with
+
+
+def test_rounds_alternate_and_keep_the_best(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.progress import Progress
+
+    from benchmarks import run
+
+    ran: list[str] = []
+    clock = iter(range(100))
+    monkeypatch.setattr(run.time, "perf_counter", lambda: float(next(clock)))
+
+    def contender(part: str, name: str, cost: int) -> run.Contender:
+        def go(advance) -> None:  # each run costs `cost` ticks of the fake clock
+            ran.append(f"{part}.{name}")
+            for _ in range(cost - 1):
+                next(clock)
+        return run.Contender(part, name, name, 1, 1000, go)
+
+    cs = [contender("kernel", "simulate", 2), contender("kernel", "loop", 1),
+          contender("mesa", "mesa", 5)]
+    info = {"kernel": {"members": 1, "days": 1, "officer_steps": 1000,
+                       "bytes_per_member_day": {"total": 10}},
+            "mesa": {"officer_steps": 1000}}
+    out = run.compare_kernels(cs, info, 3, Progress(disable=True))
+    assert ran == ["kernel.simulate", "kernel.loop", "mesa.mesa", "mesa.mesa", "kernel.loop",
+                   "kernel.simulate", "kernel.simulate", "kernel.loop", "mesa.mesa"]
+    assert out["kernel"]["simulate_times_s"] == [2.0, 2.0, 2.0]
+    assert out["kernel"]["officer_steps_per_s"] == 500.0
+    assert out["kernel"]["officer_steps_per_s_loop"] == 1000.0
+    assert out["kernel"]["compulsory_bytes_per_s"] == 10.0
+    assert out["mesa"]["officer_steps_per_s"] == 200.0
+    assert out["comparison"]["engine_x_mesa_by_round"] == [2.5, 2.5, 2.5]
+
+
+def test_phase_against_the_stored_runs_of_the_same_cpu(tmp_path: Path) -> None:
+    from benchmarks import run
+
+    def stored(name: str, cpu: str, triad: float, mesa: float, probe: float | None) -> None:
+        res = {"machine": {"cpu": cpu}, "bandwidth": {"triad_bytes_per_s": triad},
+               "mesa": {"officer_steps_per_s": mesa}}
+        if probe is not None:
+            res["single"] = {"python_probe_s": probe}
+        (tmp_path / name).write_text(json.dumps(res))
+
+    stored("2026-12-01T100000.json", "EPYC", 24e9, 300e3, None)
+    stored("2026-12-01T110000.json", "EPYC", 26e9, 310e3, 0.025)
+    stored("2026-12-01T120000.json", "EPYC", 25e9, 290e3, 0.027)
+    stored("2026-12-01T130000.json", "Xeon", 10e9, 100e3, 0.1)  # another machine: not read
+    (tmp_path / "latest.json").write_text("{}")  # not a dated run
+    (tmp_path / "2026-12-01T140000.json").write_text("not json")  # skipped here
+    now = {"machine": {"cpu": "EPYC"}, "bandwidth": {"triad_bytes_per_s": 8.5e9},
+           "mesa": {"officer_steps_per_s": 270e3},
+           "single": {"python_probe_s": 0.052}, "comparison": {"python_probe_s": 0.052}}
+    ph = run.phase(now, tmp_path)
+    assert ph["triad_bytes_per_s"]["usual"] == 25e9
+    assert ph["triad_bytes_per_s"]["stored_runs"] == 3
+    assert ph["triad_bytes_per_s"]["speed"] == pytest.approx(0.34)
+    assert ph["mesa_officer_steps_per_s"]["speed"] == pytest.approx(0.9)
+    assert ph["python_probe_s"]["usual"] == pytest.approx(0.026)
+    assert ph["python_probe_s"]["speed"] == pytest.approx(0.5)  # twice the usual time
+    assert ph["slow"]
+    now["bandwidth"]["triad_bytes_per_s"] = 25e9
+    now["single"]["python_probe_s"] = now["comparison"]["python_probe_s"] = 0.026
+    assert not run.phase(now, tmp_path)["slow"]

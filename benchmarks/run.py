@@ -489,10 +489,11 @@ def compare_kernels(contenders: list[Contender], info: dict[str, Any], rounds: i
 
 def python_probe(repeats: int = 3) -> float:
     """Seconds a fixed piece of pure-Python work takes (calls, attribute reads, a dict, a
-    float loop; ~25 ms on this machine in a normal phase), the best of ``repeats``: how fast
-    the interpreter runs right now. Taken before every part, it shows the machine's phase
-    during the part, which moves the Mesa peer most (it runs in the interpreter) and the
-    engine's compiled passes less."""
+    float loop), the best of ``repeats``: how fast the interpreter runs right now. Taken
+    before every part, it shows the machine's phase during the part. A slow phase moves the
+    Mesa peer (it runs in the interpreter) more than the engine's compiled passes: in a run
+    3 minutes after a boot on 2 December, Mesa ran at 29 % of its usual speed, the engine's
+    kernel at about half of its own."""
 
     class Officer:
         def __init__(self, fear: float) -> None:

@@ -515,62 +515,84 @@ def python_probe(repeats: int = 3) -> float:
     return best
 
 
-def usual(out: Path, cpu: str, read: Callable[[dict[str, Any]], float | None]
-          ) -> tuple[float, int] | None:
-    """The median of ``read(result)`` over the dated results stored in ``out`` that ran on a
-    ``cpu`` of the same model, and how many there were (None if none had it): what this
-    machine usually does, to set a run's figures against."""
-    values = []
+def stored_runs(out: Path, cpu: str) -> list[dict[str, Any]]:
+    """The dated results stored in ``out`` that ran on a ``cpu`` of the same model (a file
+    that is not a result is passed over here; ``history.py`` says which)."""
+    runs = []
     for p in sorted(out.glob("*.json")):
         if not DATED.match(p.name):
             continue
         try:
             res = json.loads(p.read_text())
         except (OSError, json.JSONDecodeError):
-            continue  # not a result: history.py says so; here it only has no say
-        if res.get("machine", {}).get("cpu") != cpu:
             continue
-        with suppress(KeyError, TypeError, AttributeError):
-            v = read(res)
-            if v:
-                values.append(float(v))
-    return (statistics.median(values), len(values)) if values else None
+        if isinstance(res, dict) and res.get("machine", {}).get("cpu") == cpu:
+            runs.append(res)
+    return runs
 
 
 SLOW = 0.7  # a figure below this share of its usual value marks a slow phase
 
 
+def _probe_of(res: dict[str, Any]) -> float | None:
+    # the median of a run's interpreter probes (one before each part)
+    probes = [v["python_probe_s"] for v in res.values()
+              if isinstance(v, dict) and "python_probe_s" in v]
+    return statistics.median(probes) if probes else None
+
+
+def _sized(part: str, value: str, *size: str) -> Callable[[dict[str, Any], dict[str, Any]],
+                                                          float | None]:
+    # reads res[part][value] where the part ran at this run's sizes
+    def read(res: dict[str, Any], now: dict[str, Any]) -> float | None:
+        got, ref = res.get(part), now.get(part)
+        if not isinstance(got, dict) or not isinstance(ref, dict):
+            return None
+        return got.get(value) if all(got.get(k) == ref.get(k) for k in size) else None
+    return read
+
+
+# figure -> (how to read it off a result at this run's sizes, whether higher is faster)
+PHASE_FIGURES: dict[str, tuple[Callable[[dict[str, Any], dict[str, Any]], float | None],
+                               bool]] = {
+    "python_probe_s": (lambda res, now: _probe_of(res), False),
+    "triad_bytes_per_s": (_sized("bandwidth", "triad_bytes_per_s", "elements"), True),
+    "mesa_officer_steps_per_s": (_sized("mesa", "officer_steps_per_s", "members", "days",
+                                        "officers"), True),
+}
+
+
 def phase(r: dict[str, Any], out: Path) -> dict[str, Any]:
-    """This run's speed against what this machine usually does (:func:`usual`, over the
-    results stored in ``out`` from the same CPU model): the interpreter probe (its median over
-    the parts), the triad bandwidth and Mesa's officer-steps per second, each as a share of
-    its usual speed (1 = usual, below 1 = slower). The machine runs slow for a while after it
-    boots and in phases when its host is busy (docs/performance.md): a run in such a phase
-    misses targets that a usual run meets."""
-    cpu = r["machine"]["cpu"]
-
-    def probe_of(res: dict[str, Any]) -> float | None:
-        probes = [v["python_probe_s"] for v in res.values()
-                  if isinstance(v, dict) and "python_probe_s" in v]
-        return statistics.median(probes) if probes else None
-
-    out_d: dict[str, Any] = {}
-    now: dict[str, tuple[float | None, Callable[[dict[str, Any]], Any], bool]] = {
-        # name -> (this run's value, how to read it off a stored result, higher is faster)
-        "python_probe_s": (probe_of(r), probe_of, False),
-        "triad_bytes_per_s": (r.get("bandwidth", {}).get("triad_bytes_per_s"),
-                              lambda res: res["bandwidth"]["triad_bytes_per_s"], True),
-        "mesa_officer_steps_per_s": (r.get("mesa", {}).get("officer_steps_per_s"),
-                                     lambda res: res["mesa"]["officer_steps_per_s"], True),
-    }
-    for name, (value, read, faster) in now.items():
-        u = usual(out, cpu, read)
-        if value is None or u is None:
+    """This run's speed against what this machine usually does: for the interpreter probe
+    (the median of the probes before the parts), the triad bandwidth and Mesa's
+    officer-steps per second, the median of the same figure over the results stored in
+    ``out`` from the same CPU model at the same sizes, and this run's speed as a share of it
+    (1 = usual, below 1 = slower). The machine runs slow for a while after it boots and in
+    phases when its host is busy (docs/performance.md): a run in such a phase misses targets
+    that a usual run meets."""
+    runs = stored_runs(out, r["machine"]["cpu"])
+    ph: dict[str, Any] = {}
+    for name, (read, faster) in PHASE_FIGURES.items():
+        value = read(r, r)
+        before = [v for v in (read(res, r) for res in runs) if v]
+        if not value or not before:
             continue
-        speed = value / u[0] if faster else u[0] / value
-        out_d[name] = {"value": value, "usual": u[0], "stored_runs": u[1], "speed": speed}
-    out_d["slow"] = any(v["speed"] < SLOW for v in out_d.values() if isinstance(v, dict))
-    return out_d
+        u = statistics.median(before)
+        ph[name] = {"value": value, "usual": u, "stored_runs": len(before),
+                    "speed": value / u if faster else u / value}
+    ph["slow"] = any(v["speed"] < SLOW for v in ph.values() if isinstance(v, dict))
+    return ph
+
+
+PHASE_LABELS = {"python_probe_s": "interpreter probe (pure Python)",
+                "triad_bytes_per_s": "memory bandwidth, triad",
+                "mesa_officer_steps_per_s": "Mesa peer's officer-steps/s"}
+
+
+def describe_phase(ph: dict[str, Any]) -> str:
+    """The phase's figures in a line: each speed as a share of the usual one."""
+    return "; ".join(f"{PHASE_LABELS[k]} at {100 * v['speed']:.0f} % of its usual speed"
+                     for k, v in ph.items() if isinstance(v, dict))
 
 
 # --- report ---------------------------------------------------------------------------------------
@@ -653,12 +675,9 @@ def print_report(r: dict[str, Any]) -> None:
 
     if r["machine"].get("uptime_s") is not None:
         row("machine up since boot, at the start", f"{r['machine']['uptime_s'] / 60:.0f} min")
-    labels = {"python_probe_s": "interpreter probe (pure Python), median over the parts",
-              "triad_bytes_per_s": "memory bandwidth, triad",
-              "mesa_officer_steps_per_s": "Mesa peer's officer-steps/s"}
     for name, v in r.get("phase", {}).items():
         if isinstance(v, dict):
-            row(f"machine's speed now, {labels[name]}: share of its usual (median of "
+            row(f"machine's speed now, {PHASE_LABELS[name]}: share of its usual (median of "
                 f"{v['stored_runs']} stored runs on this CPU)", f"{100 * v['speed']:.0f} %")
     if r.get("phase", {}).get("slow"):
         row(f"[bold red]a slow phase of the machine[/bold red] (a speed below "
@@ -813,6 +832,7 @@ def main(argv: list[str] | None = None) -> int:
         console.log(f"warm-up (compiling what is not cached yet) done in "
                     f"{time.perf_counter() - t0:.1f} s")
         overall = bar.add_task("benchmark parts", total=len(steps))
+        warned = False
         for name, fn in steps:
             bar.update(overall, description=f"benchmark parts: {name}")
             probe = python_probe()
@@ -832,6 +852,11 @@ def main(argv: list[str] | None = None) -> int:
                 target["python_probe_s"] = probe
                 console.log(f"{name} done in {wall:.1f} s wall, {cpu:.1f} s CPU, "
                             f"{stolen:.1f} s stolen by the host")
+                if not warned and (now := phase(r, a.out))["slow"]:  # say so at once
+                    warned = True
+                    console.log("[bold red]the machine runs slower than usual[/bold red] ("
+                                + describe_phase(now) + "): the figures of this run will "
+                                "not be its usual ones; a later run may be faster")
             bar.advance(overall)
     r["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     r["targets"] = verdicts(r)

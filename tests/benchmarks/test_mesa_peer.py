@@ -181,9 +181,13 @@ def test_rounds_alternate_and_keep_the_best(monkeypatch: pytest.MonkeyPatch) -> 
 def test_phase_against_the_stored_runs_of_the_same_cpu(tmp_path: Path) -> None:
     from benchmarks import run
 
-    def stored(name: str, cpu: str, triad: float, mesa: float, probe: float | None) -> None:
-        res = {"machine": {"cpu": cpu}, "bandwidth": {"triad_bytes_per_s": triad},
-               "mesa": {"officer_steps_per_s": mesa}}
+    size = {"members": 1, "days": 365, "officers": 1365}
+
+    def stored(name: str, cpu: str, triad: float, mesa: float, probe: float | None,
+               days: int = 365) -> None:
+        res = {"machine": {"cpu": cpu},
+               "bandwidth": {"triad_bytes_per_s": triad, "elements": 2**26},
+               "mesa": {"officer_steps_per_s": mesa, **size, "days": days}}
         if probe is not None:
             res["single"] = {"python_probe_s": probe}
         (tmp_path / name).write_text(json.dumps(res))
@@ -191,20 +195,26 @@ def test_phase_against_the_stored_runs_of_the_same_cpu(tmp_path: Path) -> None:
     stored("2026-12-01T100000.json", "EPYC", 24e9, 300e3, None)
     stored("2026-12-01T110000.json", "EPYC", 26e9, 310e3, 0.025)
     stored("2026-12-01T120000.json", "EPYC", 25e9, 290e3, 0.027)
+    stored("2026-12-01T121000.json", "EPYC", 25e9, 90e3, None, days=10)  # Mesa: other sizes
     stored("2026-12-01T130000.json", "Xeon", 10e9, 100e3, 0.1)  # another machine: not read
     (tmp_path / "latest.json").write_text("{}")  # not a dated run
     (tmp_path / "2026-12-01T140000.json").write_text("not json")  # skipped here
-    now = {"machine": {"cpu": "EPYC"}, "bandwidth": {"triad_bytes_per_s": 8.5e9},
-           "mesa": {"officer_steps_per_s": 270e3},
+    now = {"machine": {"cpu": "EPYC"},
+           "bandwidth": {"triad_bytes_per_s": 8.5e9, "elements": 2**26},
+           "mesa": {"officer_steps_per_s": 270e3, **size},
            "single": {"python_probe_s": 0.052}, "comparison": {"python_probe_s": 0.052}}
     ph = run.phase(now, tmp_path)
     assert ph["triad_bytes_per_s"]["usual"] == 25e9
-    assert ph["triad_bytes_per_s"]["stored_runs"] == 3
+    assert ph["triad_bytes_per_s"]["stored_runs"] == 4
     assert ph["triad_bytes_per_s"]["speed"] == pytest.approx(0.34)
+    assert ph["mesa_officer_steps_per_s"]["stored_runs"] == 3
     assert ph["mesa_officer_steps_per_s"]["speed"] == pytest.approx(0.9)
     assert ph["python_probe_s"]["usual"] == pytest.approx(0.026)
     assert ph["python_probe_s"]["speed"] == pytest.approx(0.5)  # twice the usual time
     assert ph["slow"]
+    assert "memory bandwidth, triad at 34 % of its usual speed" in run.describe_phase(ph)
     now["bandwidth"]["triad_bytes_per_s"] = 25e9
     now["single"]["python_probe_s"] = now["comparison"]["python_probe_s"] = 0.026
     assert not run.phase(now, tmp_path)["slow"]
+    now["bandwidth"]["elements"] = 2**20  # a smoke run's arrays: nothing to compare with
+    assert "triad_bytes_per_s" not in run.phase(now, tmp_path)

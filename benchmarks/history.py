@@ -5,9 +5,11 @@
 Reads every dated result (``<date>T<time>.json``; not ``latest.json``, which repeats the last
 one, nor the stored-ensemble runs of ``benchmarks/scale.py``) and prints, oldest first, what
 the targets are about: the single run, the 1,000-member ensemble and the share of its vCPU
-time the host gave to others (steal), the kernel's officer-steps per second through
-``simulate``, Mesa's, their ratio, and the two compiled loops' ratios to Mesa. A part a run
-skipped, or that older runs did not have, is left blank; a target missed is marked ``!``.
+time the host gave to others (steal), the triad bandwidth and whether ``run.py`` found the
+machine in a slow phase (against the runs stored before it), the kernel's officer-steps per
+second through ``simulate``, Mesa's, their ratio, and the two compiled loops' ratios to Mesa.
+A part a run skipped, or that older runs did not have, is left blank; a target missed is
+marked ``!``.
 ``--csv`` writes the same rows as CSV, for a spreadsheet or a plot.
 """
 
@@ -59,6 +61,11 @@ COLUMNS: dict[str, tuple[Callable[[dict[str, Any]], Any], str, str | None]] = {
     "ensemble_1000_s": (lambda r: _get(r, "ensemble", "ensemble_1000_s"), "{:.1f}",
                         "ensemble_1000_s"),
     "ensemble_steal_pct": (_stolen, "{:.1f}", None),
+    "triad_GBs": (lambda r: (_get(r, "bandwidth", "triad_bytes_per_s") or 0) / 1e9 or None,
+                  "{:.1f}", None),
+    # run.py's verdict on the machine's phase (since the eighth session): slow or usual
+    "phase": (lambda r: {True: "slow", False: "usual"}.get(_get(r, "phase", "slow")), "{}",
+              None),
     "kernel_M": (lambda r: (_get(r, "kernel", "officer_steps_per_s") or 0) / 1e6 or None,
                  "{:.1f}", None),
     "mesa_k": (lambda r: (_get(r, "mesa", "officer_steps_per_s") or 0) / 1e3 or None, "{:.0f}",

@@ -14,7 +14,7 @@ def _result(date: str, single: float, ensemble: float | None, met: bool) -> dict
     r = {"machine": {"date": date, "commit": "abc1234", "uptime_s": 600.0},
          "single": {"median_s": single},
          "kernel": {"officer_steps_per_s": 2e7}, "mesa": {"officer_steps_per_s": 4e5},
-         "fused": {"officer_steps_per_s": 8e7},
+         "fused": {"officer_steps_per_s": 8e7}, "bandwidth": {"triad_bytes_per_s": 2.5e10},
          "targets": {"single_run_s": {"met": single <= 0.25},
                      "mesa_ratio": {"met": False}}}
     if ensemble is not None:
@@ -22,6 +22,7 @@ def _result(date: str, single: float, ensemble: float | None, met: bool) -> dict
                          "part_steal_s": 13.0}
         r["machine"]["cores"] = 2
         r["targets"]["ensemble_1000_s"] = {"met": met}
+        r["phase"] = {"slow": not met}
     return r
 
 
@@ -41,6 +42,8 @@ def test_rows_in_time_order_with_missed_targets(tmp_path: Path, capsys) -> None:
     assert first["uptime_min"] == pytest.approx(10.0)
     assert first["missed"] == ["engine_x_mesa"]
     assert first["ensemble_steal_pct"] is None
+    assert first["triad_GBs"] == pytest.approx(25.0)
+    assert first["phase"] is None and second["phase"] == "slow"
     assert second["ensemble_steal_pct"] == pytest.approx(10.0)
     assert second["missed"] == ["single_s", "ensemble_1000_s", "engine_x_mesa"]
     assert history.main(["--dir", str(tmp_path), "--csv"]) == 0

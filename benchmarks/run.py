@@ -492,7 +492,7 @@ def python_probe(repeats: int = 3) -> float:
     float loop), the best of ``repeats``: how fast the interpreter runs right now. Taken
     before every part, it shows the machine's phase during the part. A slow phase moves the
     Mesa peer (it runs in the interpreter) more than the engine's compiled passes: in a run
-    6 minutes after a boot on 2 December, Mesa ran at 29 % of its usual speed, the engine's
+    8 minutes after a boot on 2 December, Mesa ran at 29 % of its usual speed, the engine's
     kernel at 61 % of its own (medians of the stored runs on this CPU)."""
 
     class Officer:

@@ -179,10 +179,12 @@ def timed_runs(repeats: int, bar: Progress, label: str, total: int,
     times = []
     for _ in range(repeats):
         task = bar.add_task(label, total=total)
-        t0 = time.perf_counter()
-        run(lambda k, task=task: bar.advance(task, k))
-        times.append(time.perf_counter() - t0)
-        bar.remove_task(task)
+        try:
+            t0 = time.perf_counter()
+            run(lambda k, task=task: bar.advance(task, k))
+            times.append(time.perf_counter() - t0)
+        finally:  # a run that fails leaves no bar behind
+            bar.remove_task(task)
     return times
 
 
@@ -387,24 +389,28 @@ class Contender:
 
 
 def kernel_contenders(parts: set[str], members: int, days: int, mesa_members: int,
-                      mesa_days: int, seed: int) -> tuple[list[Contender], dict[str, Any]]:
+                      mesa_days: int, seed: int
+                      ) -> tuple[list[Contender], dict[str, Any], dict[str, str]]:
     """The kernel's implementations to compare, on the default tree, each set up (and
     compiled) before anything is timed, and what each part records besides its times: the
     engine through ``simulate`` and through its bare loop (no indicators recorded, no event
     table built), the Mesa 3 peer, and the two compiled loops of :mod:`benchmarks` (the fused
     loop, the bound of the engine's dense officer passes; the event-driven one, the bound of
-    a sparse design)."""
+    a sparse design). A part whose setup fails is left out, its error returned by part
+    (the others are still compared)."""
     sc = kernel_scenario()
     params = member_params(sc, max(members, mesa_members), seed)
     n = params[0].n_officers
     size = {"members": members, "days": days, "officers": n, "officer_steps": members * n * days}
     out: list[Contender] = []
     info: dict[str, Any] = {}
-    if "kernel" in parts:
+    errors: dict[str, str] = {}
+
+    def setup_engine() -> None:
         records, _ = draw_parameters(sc, np.arange(members), seed)
         engine_params = Params.from_records(records)
         info["kernel"] = {**size, "bytes_per_member_day": compulsory_bytes_per_member_day(sc)}
-        out += [
+        out.extend([
             Contender("kernel", "simulate", "engine kernel via simulate", members * days,
                       size["officer_steps"],
                       lambda advance: simulate(sc, members=members, seed=seed, days=days,
@@ -413,8 +419,9 @@ def kernel_contenders(parts: set[str], members: int, days: int, mesa_members: in
                       size["officer_steps"],
                       lambda advance: run_batch(engine_params, Streams(seed, np.arange(members)),
                                                 days, progress=advance)),
-        ]
-    if "mesa" in parts:
+        ])
+
+    def setup_mesa() -> None:
         import mesa
 
         from benchmarks.mesa_peer import HierarchyKernel
@@ -431,9 +438,8 @@ def kernel_contenders(parts: set[str], members: int, days: int, mesa_members: in
                         "days": mesa_days, "officers": n, "officer_steps": steps}
         out.append(Contender("mesa", "mesa", "Mesa peer", mesa_members * mesa_days, steps,
                              run_mesa))
-    for part, label in (("fused", "fused compiled loop"), ("event", "event-driven compiled loop")):
-        if part not in parts:
-            continue
+
+    def setup_loop(part: str, label: str) -> None:
         module = importlib.import_module(f"benchmarks.{LOOPS[part]}")
         module.run_days(params[0], 2, seed, 0)  # compile (or load) before timing
 
@@ -445,26 +451,48 @@ def kernel_contenders(parts: set[str], members: int, days: int, mesa_members: in
         info[part] = dict(size)
         out.append(Contender(part, part, label, members * days, size["officer_steps"],
                              run_loop))
-    return out, info
+
+    setups: dict[str, Callable[[], None]] = {
+        "kernel": setup_engine, "mesa": setup_mesa,
+        "fused": lambda: setup_loop("fused", "fused compiled loop"),
+        "event": lambda: setup_loop("event", "event-driven compiled loop")}
+    for part in COMPARED:
+        if part in parts:
+            try:
+                setups[part]()
+            except Exception as e:  # report it, compare the others
+                errors[part] = f"{type(e).__name__}: {e}"
+                info.pop(part, None)
+                out[:] = [c for c in out if c.part != part]
+    return out, info, errors
 
 
 def compare_kernels(contenders: list[Contender], info: dict[str, Any], rounds: int,
-                    bar: Progress) -> dict[str, Any]:
+                    bar: Progress, errors: dict[str, str] | None = None) -> dict[str, Any]:
     """Officer-steps per second of each contender, the best of ``rounds`` runs, taken in
     alternating rounds: every contender runs once a round, the order reversed every other
     round, so that a ratio compares runs made minutes apart at most on a machine whose speed
     drifts by tens of per cent (a contender's first run also grows its heap and faults its
     pages in; the best run is what it costs). Returns the parts' results (``info`` with the
     times added) and, under ``comparison``, the order of the runs and, where the engine and
-    Mesa both ran, their ratio round by round."""
+    Mesa both ran, their ratio round by round, and the errors: a part whose setup failed
+    (``errors``, as :func:`kernel_contenders` returns them) or whose run fails is left out,
+    the others compared without it."""
+    errors = dict(errors or {})
     times: dict[str, list[float]] = {c.key: [] for c in contenders}
     order = []
     for k in range(rounds):
         this = contenders if k % 2 == 0 else contenders[::-1]
         order.append([c.key for c in this])
         for c in this:
-            times[c.key] += timed_runs(1, bar, c.label, c.total, c.run)
-    parts = {p: dict(v) for p, v in info.items()}
+            if c.part in errors:
+                continue
+            try:
+                times[c.key] += timed_runs(1, bar, c.label, c.total, c.run)
+            except Exception as e:  # report it, go on with the others
+                errors[c.part] = f"{type(e).__name__}: {e}"
+    contenders = [c for c in contenders if c.part not in errors]
+    parts = {p: dict(v) for p, v in info.items() if p not in errors}
     for c in contenders:
         res, t = parts[c.part], times[c.key]
         if c.part == "kernel":  # simulate_s and loop_s, their times, their rates
@@ -475,6 +503,8 @@ def compare_kernels(contenders: list[Contender], info: dict[str, Any], rounds: i
             res["seconds"], res["times_s"] = min(t), t
             res["officer_steps_per_s"] = c.steps / min(t)
     comparison: dict[str, Any] = {"rounds": rounds, "order": order}
+    if errors:
+        comparison["errors"] = errors
     if "kernel" in parts:
         k = parts["kernel"]
         member_days_per_s = k["members"] * k["days"] / k["loop_s"]
@@ -814,6 +844,13 @@ def main(argv: list[str] | None = None) -> int:
     r: dict[str, Any] = {"machine": machine(), "options": {
         k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}}
     compared = [p for p in COMPARED if p not in skip]
+
+    def compare(bar: Progress) -> dict[str, Any]:
+        contenders, info, errors = kernel_contenders(
+            set(compared), a.kernel_members, a.kernel_days, a.mesa_members,
+            a.mesa_days or a.kernel_days, a.seed)
+        return compare_kernels(contenders, info, a.repeats, bar, errors)
+
     steps: list[tuple[str, Callable[[Progress], dict[str, Any]]]] = [
         ("bandwidth", lambda bar: {"bandwidth": measure_bandwidth(a.stream_elements, 5)}),
         ("single", lambda bar: {"single": measure_single(a.single_repeats, a.seed)}),
@@ -822,9 +859,7 @@ def main(argv: list[str] | None = None) -> int:
         ("ensemble", lambda bar: {"ensemble": measure_ensemble(a.members, a.batch, a.seed, bar,
                                                                a.workers)}),
         # the engine, Mesa and the two compiled loops in alternating rounds (compare_kernels)
-        ("comparison", lambda bar: compare_kernels(*kernel_contenders(
-            set(compared), a.kernel_members, a.kernel_days, a.mesa_members,
-            a.mesa_days or a.kernel_days, a.seed), a.repeats, bar)),
+        ("comparison", lambda bar: compare(bar)),
     ]
     steps = [(name, fn) for name, fn in steps
              if name not in skip and (name != "comparison" or compared)]
@@ -846,6 +881,9 @@ def main(argv: list[str] | None = None) -> int:
                 console.log(f"[red]{name} failed[/red]: {type(e).__name__}: {e}")
             else:
                 r.update(got)
+                for part, err in got.get("comparison", {}).get("errors", {}).items():
+                    r.setdefault("errors", {})[part] = err  # a part left out of the rounds
+                    console.log(f"[red]{part} failed[/red]: {err}")
                 wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
                 stolen = steal_seconds() - s0
                 target = r["comparison"] if name == "comparison" else r[name]

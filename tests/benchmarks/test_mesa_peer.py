@@ -167,15 +167,48 @@ def test_rounds_alternate_and_keep_the_best(monkeypatch: pytest.MonkeyPatch) -> 
     info = {"kernel": {"members": 1, "days": 1, "officer_steps": 1000,
                        "bytes_per_member_day": {"total": 10}},
             "mesa": {"officer_steps": 1000}}
+    def fails(advance) -> None:
+        ran.append("fused.fused")
+        raise RuntimeError("broken")
+
+    cs.append(run.Contender("fused", "fused", "fused", 1, 1000, fails))
+    info["fused"] = {"officer_steps": 1000}
     out = run.compare_kernels(cs, info, 3, Progress(disable=True))
-    assert ran == ["kernel.simulate", "kernel.loop", "mesa.mesa", "mesa.mesa", "kernel.loop",
-                   "kernel.simulate", "kernel.simulate", "kernel.loop", "mesa.mesa"]
+    # the failing loop ran once, was reported and left out of the later rounds
+    assert ran == ["kernel.simulate", "kernel.loop", "mesa.mesa", "fused.fused", "mesa.mesa",
+                   "kernel.loop", "kernel.simulate", "kernel.simulate", "kernel.loop",
+                   "mesa.mesa"]
+    assert out["comparison"]["errors"] == {"fused": "RuntimeError: broken"}
+    assert "fused" not in out
     assert out["kernel"]["simulate_times_s"] == [2.0, 2.0, 2.0]
     assert out["kernel"]["officer_steps_per_s"] == 500.0
     assert out["kernel"]["officer_steps_per_s_loop"] == 1000.0
     assert out["kernel"]["compulsory_bytes_per_s"] == 10.0
     assert out["mesa"]["officer_steps_per_s"] == 200.0
     assert out["comparison"]["engine_x_mesa_by_round"] == [2.5, 2.5, 2.5]
+
+
+def test_a_failing_implementation_is_left_out_and_reported(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    pytest.importorskip("mesa")
+    pytest.importorskip("psutil")
+    from benchmarks import event_kernel, mesa_peer, run
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no such model")
+
+    monkeypatch.setattr(mesa_peer.HierarchyKernel, "step", broken)  # fails in its rounds
+    monkeypatch.setattr(event_kernel, "run_days", broken)  # fails in its setup
+    code = run.main(["--quick", "--skip", "single,batch,ensemble", "--out", str(tmp_path)])
+    assert code == 1  # an error: the exit status says so
+    r = json.loads((tmp_path / "latest.json").read_text())
+    assert r["errors"] == {"mesa": "RuntimeError: no such model",
+                           "event": "RuntimeError: no such model"}
+    assert "mesa" not in r and "event" not in r and "mesa_ratio" not in r["targets"]
+    # the engine and the fused loop were still compared
+    assert len(r["kernel"]["simulate_times_s"]) == len(r["fused"]["times_s"]) == 1
+    assert r["fused"]["officer_steps"] == r["kernel"]["officer_steps"]
 
 
 def test_phase_against_the_stored_runs_of_the_same_cpu(tmp_path: Path) -> None:

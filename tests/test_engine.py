@@ -172,3 +172,17 @@ def test_records_declare_their_officer_level_fields() -> None:
         found = {f.name for f in dataclasses.fields(value)
                  if isinstance(x := getattr(value, f.name), np.ndarray) and N in x.shape[1:]}
         assert declared == found, rec.name
+
+
+def test_the_dataset_dates_are_the_start_date_plus_each_day(small: Scenario) -> None:
+    import datetime as dt
+
+    import pandas as pd
+
+    ds = simulate(small, members=1, seed=0, days=40).dataset
+    start = small.meta.start_date
+    expected = pd.to_datetime([start + dt.timedelta(days=int(d)) for d in range(1, 41)])
+    dates = pd.DatetimeIndex(ds["date"].values)
+    assert list(ds["day"].values) == list(range(1, 41))
+    assert dates.equals(expected) and ds["date"].dtype == expected.dtype
+    assert ds["date"].values[0] == np.datetime64(start + dt.timedelta(days=1))

@@ -520,12 +520,10 @@ def compare_kernels(contenders: list[Contender], info: dict[str, Any], rounds: i
 def python_probe(repeats: int = 3) -> float:
     """Seconds a fixed piece of pure-Python work takes (2,000 objects, method calls, a dict;
     its data stays in the core's caches), the best of ``repeats``: how fast the interpreter
-    runs right now. Taken before every part, it shows whether the core itself slows during a
-    run. The slow phase of 2 December did not show in it: the probe read 24-28 ms throughout
-    while the triad streamed 6-9 GB/s instead of its usual 23-30 and Mesa, whose 1,365 agents
-    and their dicts do not stay in cache, ran at 31 % of its usual speed (the engine's kernel
-    at 61 % of its own, 8 minutes after the boot): that phase slowed memory, not the core, and
-    the triad and Mesa are what flag it (:func:`phase`)."""
+    runs right now, taken before every part so that a run records whether the core slowed
+    during it. It was first recorded on 2 December in a slow phase (24-28 ms); its usual value
+    builds up as runs are stored. In that phase the compiled loops, whose state stays in the
+    core's caches, ran at about half their usual speed and Mesa at 31 % (:func:`phase`)."""
 
     class Officer:
         def __init__(self, fear: float) -> None:

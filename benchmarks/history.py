@@ -76,15 +76,21 @@ COLUMNS: dict[str, tuple[Callable[[dict[str, Any]], Any], str, str | None]] = {
 }
 
 
-def load(directory: Path) -> list[dict[str, Any]]:
-    """Every dated result in ``directory``, oldest first (by file name: the run's time)."""
+def load(directory: Path, skip_bad: bool = False) -> list[dict[str, Any]]:
+    """Every dated result in ``directory``, oldest first (by file name: the run's time). A
+    file that is not a result stops the listing with its name, or is passed over with
+    ``skip_bad`` (what ``run.py`` does when it sets a run against the stored ones)."""
     files = sorted(p for p in directory.glob("*.json") if DATED.match(p.name))
     out = []
     for p in files:
         try:
-            out.append(json.loads(p.read_text()))
-        except json.JSONDecodeError as e:
+            res = json.loads(p.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            if skip_bad:
+                continue
             raise SystemExit(f"{p}: not a benchmark result ({e})") from None
+        if isinstance(res, dict) or not skip_bad:
+            out.append(res)
     return out
 
 

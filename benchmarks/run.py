@@ -68,7 +68,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from benchmarks.history import DATED
+from benchmarks import history
 from benchmarks.kernel import SCENARIO, kernel_scenario, member_params
 from loyaltytrap.engine import Params, init_state, run_batch
 from loyaltytrap.rng import Streams
@@ -546,19 +546,10 @@ def python_probe(repeats: int = 3) -> float:
 
 
 def stored_runs(out: Path, cpu: str) -> list[dict[str, Any]]:
-    """The dated results stored in ``out`` that ran on a ``cpu`` of the same model (a file
-    that is not a result is passed over here; ``history.py`` says which)."""
-    runs = []
-    for p in sorted(out.glob("*.json")):
-        if not DATED.match(p.name):
-            continue
-        try:
-            res = json.loads(p.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        if isinstance(res, dict) and res.get("machine", {}).get("cpu") == cpu:
-            runs.append(res)
-    return runs
+    """The dated results stored in ``out`` (:func:`benchmarks.history.load`, files that are
+    not results passed over) that ran on a ``cpu`` of the same model."""
+    return [res for res in history.load(out, skip_bad=True)
+            if res.get("machine", {}).get("cpu") == cpu]
 
 
 SLOW = 0.7  # a figure below this share of its usual value marks a slow phase
@@ -592,15 +583,17 @@ PHASE_FIGURES: dict[str, tuple[Callable[[dict[str, Any], dict[str, Any]], float 
 }
 
 
-def phase(r: dict[str, Any], out: Path) -> dict[str, Any]:
+def phase(r: dict[str, Any], out: Path,
+          runs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """This run's speed against what this machine usually does: for the interpreter probe
     (the median of the probes before the parts), the triad bandwidth and Mesa's
     officer-steps per second, the median of the same figure over the results stored in
     ``out`` from the same CPU model at the same sizes, and this run's speed as a share of it
     (1 = usual, below 1 = slower). The machine runs slow for a while after it boots and in
     phases when its host is busy (docs/performance.md): a run in such a phase misses targets
-    that a usual run meets."""
-    runs = stored_runs(out, r["machine"]["cpu"])
+    that a usual run meets. ``runs``: the stored runs if already read (:func:`stored_runs`)."""
+    if runs is None:
+        runs = stored_runs(out, r["machine"]["cpu"])
     ph: dict[str, Any] = {}
     for name, (read, faster) in PHASE_FIGURES.items():
         value = read(r, r)
@@ -857,7 +850,7 @@ def main(argv: list[str] | None = None) -> int:
         ("ensemble", lambda bar: {"ensemble": measure_ensemble(a.members, a.batch, a.seed, bar,
                                                                a.workers)}),
         # the engine, Mesa and the two compiled loops in alternating rounds (compare_kernels)
-        ("comparison", lambda bar: compare(bar)),
+        ("comparison", compare),
     ]
     steps = [(name, fn) for name, fn in steps
              if name not in skip and (name != "comparison" or compared)]
@@ -868,6 +861,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{time.perf_counter() - t0:.1f} s")
         overall = bar.add_task("benchmark parts", total=len(steps))
         warned = False
+        before = stored_runs(a.out, r["machine"]["cpu"])  # read once: this run is not in it
         for name, fn in steps:
             bar.update(overall, description=f"benchmark parts: {name}")
             probe = python_probe()
@@ -890,7 +884,7 @@ def main(argv: list[str] | None = None) -> int:
                 target["python_probe_s"] = probe
                 console.log(f"{name} done in {wall:.1f} s wall, {cpu:.1f} s CPU, "
                             f"{stolen:.1f} s stolen by the host")
-                if not warned and (now := phase(r, a.out))["slow"]:  # say so at once
+                if not warned and (now := phase(r, a.out, before))["slow"]:  # say so at once
                     warned = True
                     console.log("[bold red]the machine runs slower than usual[/bold red] ("
                                 + describe_phase(now) + "): the figures of this run will "
@@ -898,7 +892,7 @@ def main(argv: list[str] | None = None) -> int:
             bar.advance(overall)
     r["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     r["targets"] = verdicts(r)
-    r["phase"] = phase(r, a.out)
+    r["phase"] = phase(r, a.out, before)
     print_report(r)
     dated = write(r, a.out)
     console.print(f"wrote {a.out / 'latest.json'} and {dated}")

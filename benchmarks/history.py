@@ -51,10 +51,21 @@ def _ratio(r: dict[str, Any], part: str) -> float | None:
     return a / b if a and b else None
 
 
+def _cpu(r: dict[str, Any]) -> str | None:
+    # the model name, with family/model/stepping where recorded (since 2026-12-02): the name
+    # alone does not tell this machine's hosts apart
+    name, ident = _get(r, "machine", "cpu"), _get(r, "machine", "cpu_id")
+    if not ident:
+        return name
+    f = dict(part.rsplit(" ", 1) for part in ident.split(", ") if " " in part)
+    return f"{name} (f{f.get('cpu family', '?')} m{f.get('model', '?')} s{f.get('stepping', '?')})"
+
+
 # column -> (how to read it off a result, how to print it, the target it is judged by)
 COLUMNS: dict[str, tuple[Callable[[dict[str, Any]], Any], str, str | None]] = {
     "run": (lambda r: _get(r, "machine", "date"), "{}", None),
     "commit": (lambda r: _get(r, "machine", "commit"), "{}", None),
+    "cpu": (_cpu, "{}", None),
     "uptime_min": (lambda r: (_get(r, "machine", "uptime_s") or 0) / 60 or None, "{:.0f}",
                    None),
     "single_s": (lambda r: _get(r, "single", "median_s"), "{:.3f}", "single_run_s"),

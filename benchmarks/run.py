@@ -545,11 +545,20 @@ def python_probe(repeats: int = 3) -> float:
     return best
 
 
-def stored_runs(out: Path, cpu: str) -> list[dict[str, Any]]:
+def same_cpu(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two runs' ``machine`` records name the same CPU: the same model name and the
+    same identity (vendor, family, model, stepping, cache: :func:`cpu_identity`). The model
+    name alone does not tell hosts apart (a Zen 3 and a Zen 4 guest both read "AMD EPYC"),
+    so a run recorded before the identity was (2026-12-02) matches nothing."""
+    return (a.get("cpu") == b.get("cpu") and a.get("cpu_id") is not None
+            and a.get("cpu_id") == b.get("cpu_id"))
+
+
+def stored_runs(out: Path, machine: dict[str, Any]) -> list[dict[str, Any]]:
     """The dated results stored in ``out`` (:func:`benchmarks.history.load`, files that are
-    not results passed over) that ran on a ``cpu`` of the same model."""
+    not results passed over) that ran on the same CPU as ``machine`` (:func:`same_cpu`)."""
     return [res for res in history.load(out, skip_bad=True)
-            if res.get("machine", {}).get("cpu") == cpu]
+            if same_cpu(res.get("machine", {}), machine)]
 
 
 SLOW = 0.7  # a figure below this share of its usual value marks a slow phase
@@ -588,12 +597,13 @@ def phase(r: dict[str, Any], out: Path,
     """This run's speed against what this machine usually does: for the interpreter probe
     (the median of the probes before the parts), the triad bandwidth and Mesa's
     officer-steps per second, the median of the same figure over the results stored in
-    ``out`` from the same CPU model at the same sizes, and this run's speed as a share of it
-    (1 = usual, below 1 = slower). The machine runs slow for a while after it boots and in
-    phases when its host is busy (docs/performance.md): a run in such a phase misses targets
-    that a usual run meets. ``runs``: the stored runs if already read (:func:`stored_runs`)."""
+    ``out`` from the same CPU (:func:`same_cpu`) at the same sizes, and this run's speed as a
+    share of it (1 = usual, below 1 = slower). The machine runs slow for a while after it
+    boots and in phases when its host is busy (docs/performance.md): a run in such a phase
+    misses targets that a usual run meets. ``runs``: the stored runs if already read
+    (:func:`stored_runs`)."""
     if runs is None:
-        runs = stored_runs(out, r["machine"]["cpu"])
+        runs = stored_runs(out, r["machine"])
     ph: dict[str, Any] = {}
     for name, (read, faster) in PHASE_FIGURES.items():
         value = read(r, r)
@@ -620,6 +630,33 @@ def describe_phase(ph: dict[str, Any]) -> str:
 
 # --- report ---------------------------------------------------------------------------------------
 
+def cpuinfo(text: str | None = None) -> dict[str, str]:
+    """The first processor's fields in ``/proc/cpuinfo`` (keys in lower case); empty where
+    the file cannot be read."""
+    if text is None:
+        try:
+            text = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return {}
+    info: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            break  # the first processor only
+        key, _, value = line.partition(":")
+        info[key.strip().lower()] = value.strip()
+    return info
+
+
+def cpu_identity(info: dict[str, str]) -> str | None:
+    """What tells one CPU model from another where the model name does not: vendor, family,
+    model, stepping and the cache size the kernel reports (a guest's model name can be as
+    bare as "AMD EPYC"). None where /proc/cpuinfo gives none of them."""
+    keys = ("vendor_id", "cpu family", "model", "stepping", "cache size")
+    if not any(k in info for k in keys):
+        return None
+    return ", ".join(f"{k} {info.get(k, '?')}" for k in keys)
+
+
 def machine() -> dict[str, Any]:
     """What ran the benchmark."""
     try:
@@ -631,17 +668,12 @@ def machine() -> dict[str, Any]:
     except OSError:
         commit, dirty = "", ""
     commit = (commit + (" (+ uncommitted changes)" if dirty else "")) if commit else "unknown"
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    info = cpuinfo()
     return {
         "date": dt.datetime.now().isoformat(timespec="seconds"),
-        "host": platform.node(), "cpu": cpu, "cores": os.cpu_count(),
+        "host": platform.node(), "cpu": info.get("model name") or platform.processor(),
+        "cpu_id": cpu_identity(info), "cpu_mhz": float(info.get("cpu mhz") or "nan"),
+        "cores": os.cpu_count(),
         "memory_gib": psutil.virtual_memory().total / 2**30,
         "load_average": os.getloadavg(),
         # this machine runs slow for a while after it boots (docs/performance.md)
@@ -685,7 +717,9 @@ def verdicts(r: dict[str, Any]) -> dict[str, Any]:
 
 def print_report(r: dict[str, Any]) -> None:
     """The figures as a table."""
-    t = Table(title=f"loyaltytrap benchmarks ({r['machine']['cpu']}, "
+    cpu_id = r["machine"].get("cpu_id")
+    t = Table(title=f"loyaltytrap benchmarks ({r['machine']['cpu']}"
+                    f"{f' ({cpu_id})' if cpu_id else ''}, "
                     f"{r['machine']['cores']} cores, commit {r['machine']['commit']})")
     t.add_column("measure")
     t.add_column("value", justify="right")
@@ -702,6 +736,9 @@ def print_report(r: dict[str, Any]) -> None:
         if isinstance(v, dict):
             row(f"machine's speed now, {PHASE_LABELS[name]}: share of its usual (median of "
                 f"{v['stored_runs']} stored runs on this CPU)", f"{100 * v['speed']:.0f} %")
+    if "phase" in r and not any(isinstance(v, dict) for v in r["phase"].values()):
+        row("machine's speed now: no stored run of this CPU at these sizes to compare with "
+            "(the phase is not known)", "")
     if r.get("phase", {}).get("slow"):
         row(f"[bold red]a slow phase of the machine[/bold red] (a speed below "
             f"{100 * SLOW:.0f} % of its usual): the figures below are not its usual ones", "")
@@ -861,7 +898,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{time.perf_counter() - t0:.1f} s")
         overall = bar.add_task("benchmark parts", total=len(steps))
         warned = False
-        before = stored_runs(a.out, r["machine"]["cpu"])  # read once: this run is not in it
+        before = stored_runs(a.out, r["machine"])  # read once: this run is not in it
         for name, fn in steps:
             bar.update(overall, description=f"benchmark parts: {name}")
             probe = python_probe()

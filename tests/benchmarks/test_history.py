@@ -48,7 +48,7 @@ def test_rows_in_time_order_with_missed_targets(tmp_path: Path, capsys) -> None:
     assert second["missed"] == ["single_s", "ensemble_1000_s", "engine_x_mesa"]
     assert history.main(["--dir", str(tmp_path), "--csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("run,commit,uptime_min,single_s")
+    assert lines[0].startswith("run,commit,cpu,uptime_min,single_s")
     assert lines[2].endswith("single_s ensemble_1000_s engine_x_mesa")
     assert history.main(["--dir", str(tmp_path), "--last", "1"]) == 0
     out = capsys.readouterr().out

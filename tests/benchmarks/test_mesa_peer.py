@@ -216,9 +216,12 @@ def test_phase_against_the_stored_runs_of_the_same_cpu(tmp_path: Path) -> None:
 
     size = {"members": 1, "days": 365, "officers": 1365}
 
+    zen3 = "vendor_id AuthenticAMD, cpu family 25, model 1, stepping 1, cache size 512 KB"
+    zen4 = "vendor_id AuthenticAMD, cpu family 25, model 17, stepping 0, cache size 1024 KB"
+
     def stored(name: str, cpu: str, triad: float, mesa: float, probe: float | None,
-               days: int = 365) -> None:
-        res = {"machine": {"cpu": cpu},
+               days: int = 365, cpu_id: str | None = zen4) -> None:
+        res = {"machine": {"cpu": cpu, "cpu_id": cpu_id},
                "bandwidth": {"triad_bytes_per_s": triad, "elements": 2**26},
                "mesa": {"officer_steps_per_s": mesa, **size, "days": days}}
         if probe is not None:
@@ -230,9 +233,12 @@ def test_phase_against_the_stored_runs_of_the_same_cpu(tmp_path: Path) -> None:
     stored("2026-12-01T120000.json", "EPYC", 25e9, 290e3, 0.027)
     stored("2026-12-01T121000.json", "EPYC", 25e9, 90e3, None, days=10)  # Mesa: other sizes
     stored("2026-12-01T130000.json", "Xeon", 10e9, 100e3, 0.1)  # another machine: not read
+    # the same model name on another host's CPU, or with no identity recorded: not read
+    stored("2026-12-01T131000.json", "EPYC", 12e9, 160e3, 0.014, cpu_id=zen3)
+    stored("2026-12-01T132000.json", "EPYC", 12e9, 160e3, 0.014, cpu_id=None)
     (tmp_path / "latest.json").write_text("{}")  # not a dated run
     (tmp_path / "2026-12-01T140000.json").write_text("not json")  # skipped here
-    now = {"machine": {"cpu": "EPYC"},
+    now = {"machine": {"cpu": "EPYC", "cpu_id": zen4},
            "bandwidth": {"triad_bytes_per_s": 8.5e9, "elements": 2**26},
            "mesa": {"officer_steps_per_s": 270e3, **size},
            "single": {"python_probe_s": 0.052}, "comparison": {"python_probe_s": 0.052}}
@@ -251,3 +257,30 @@ def test_phase_against_the_stored_runs_of_the_same_cpu(tmp_path: Path) -> None:
     assert not run.phase(now, tmp_path)["slow"]
     now["bandwidth"]["elements"] = 2**20  # a smoke run's arrays: nothing to compare with
     assert "triad_bytes_per_s" not in run.phase(now, tmp_path)
+    now["machine"]["cpu_id"] = zen3  # the Zen 3 host: its one run is the usual
+    ph = run.phase(now, tmp_path)
+    assert ph["python_probe_s"] == {"value": 0.026, "usual": 0.014, "stored_runs": 1,
+                                    "speed": pytest.approx(0.014 / 0.026)}
+    assert ph["mesa_officer_steps_per_s"]["stored_runs"] == 1
+    now["machine"]["cpu_id"] = None  # a CPU without an identity matches nothing
+    assert run.phase(now, tmp_path) == {"slow": False}
+
+
+def test_cpu_identity_from_cpuinfo() -> None:
+    from benchmarks import history, run
+
+    text = ("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\n"
+            "model name\t: AMD EPYC\nstepping\t: 1\ncpu MHz\t\t: 2445.406\n"
+            "cache size\t: 512 KB\n\nprocessor\t: 1\nmodel\t\t: 99\n")
+    info = run.cpuinfo(text)
+    assert info["model"] == "1" and info["cpu mhz"] == "2445.406"  # the first processor's
+    ident = run.cpu_identity(info)
+    assert ident == ("vendor_id AuthenticAMD, cpu family 25, model 1, stepping 1, "
+                     "cache size 512 KB")
+    assert run.cpu_identity({}) is None
+    a = {"cpu": "AMD EPYC", "cpu_id": ident}
+    assert run.same_cpu(a, dict(a))
+    assert not run.same_cpu(a, {**a, "cpu_id": ident.replace("model 1,", "model 17,")})
+    assert not run.same_cpu({"cpu": "AMD EPYC"}, {"cpu": "AMD EPYC"})  # no identity recorded
+    assert history._cpu({"machine": a}) == "AMD EPYC (f25 m1 s1)"
+    assert history._cpu({"machine": {"cpu": "AMD EPYC"}}) == "AMD EPYC"

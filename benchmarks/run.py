@@ -657,6 +657,14 @@ def cpu_identity(info: dict[str, str]) -> str | None:
     return ", ".join(f"{k} {info.get(k, '?')}" for k in keys)
 
 
+def _number(text: str | None) -> float | None:
+    # a /proc/cpuinfo figure, None where absent or unreadable (JSON has no NaN)
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
 def machine() -> dict[str, Any]:
     """What ran the benchmark."""
     try:
@@ -672,7 +680,7 @@ def machine() -> dict[str, Any]:
     return {
         "date": dt.datetime.now().isoformat(timespec="seconds"),
         "host": platform.node(), "cpu": info.get("model name") or platform.processor(),
-        "cpu_id": cpu_identity(info), "cpu_mhz": float(info.get("cpu mhz") or "nan"),
+        "cpu_id": cpu_identity(info), "cpu_mhz": _number(info.get("cpu mhz")),
         "cores": os.cpu_count(),
         "memory_gib": psutil.virtual_memory().total / 2**30,
         "load_average": os.getloadavg(),

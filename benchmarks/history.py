@@ -10,7 +10,9 @@ machine in a slow phase (against the runs stored before it), the kernel's office
 second through ``simulate``, Mesa's, their ratio, and the two compiled loops' ratios to Mesa.
 A part a run skipped, or that older runs did not have, is left blank; a target missed is
 marked ``!``.
-``--csv`` writes the same rows as CSV, for a spreadsheet or a plot.
+``--csv`` writes the same rows as CSV, for a spreadsheet or a plot. ``--by-cpu`` prints one
+row per CPU instead (the machine has run on several hosts, whose figures differ by up to 2x):
+how many runs, the range of each figure and how many runs met each target.
 """
 
 from __future__ import annotations
@@ -116,12 +118,64 @@ def rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+# the figures --by-cpu gives the range of, and the target each is judged by
+SUMMARY = ("single_s", "ensemble_1000_s", "engine_x_mesa", "mesa_k", "triad_GBs",
+           "fused_x_mesa", "event_x_mesa")
+
+
+def by_cpu(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per CPU (as the ``cpu`` column reads: with family, model and stepping where
+    recorded), in the order each was first seen: the runs, their first and last times, each
+    figure's (min, max) over the runs that have it, and for each target how many of the runs
+    judged by it met it (``(met, judged)``)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in table:
+        groups.setdefault(row["cpu"] or "(not recorded)", []).append(row)
+    out = []
+    for cpu, runs in groups.items():
+        g: dict[str, Any] = {"cpu": cpu, "runs": len(runs), "first": runs[0]["run"],
+                             "last": runs[-1]["run"]}
+        for name in SUMMARY:
+            vals = [r[name] for r in runs if r[name] is not None]
+            g[name] = (min(vals), max(vals)) if vals else None
+            if COLUMNS[name][2]:
+                judged = [r for r in runs if r[name] is not None]
+                g[f"{name}_met"] = (sum(name not in r["missed"] for r in judged), len(judged))
+        out.append(g)
+    return out
+
+
+def _print_by_cpu(table: list[dict[str, Any]], directory: Path) -> None:
+    t = Table(title=f"benchmark results in {directory} by CPU (min-max over the runs; met: "
+                    "runs that met the target / runs judged)")
+    t.add_column("cpu")
+    t.add_column("runs", justify="right")
+    t.add_column("from - to")
+    for name in SUMMARY:
+        t.add_column(name, justify="right")
+        if COLUMNS[name][2]:
+            t.add_column("met", justify="right")
+    for g in by_cpu(table):
+        cells = [g["cpu"], str(g["runs"]), f"{g['first']} - {g['last']}"]
+        for name in SUMMARY:
+            fmt = COLUMNS[name][1]
+            v = g[name]
+            cells.append("" if v is None else f"{fmt.format(v[0])}-{fmt.format(v[1])}")
+            if COLUMNS[name][2]:
+                met, judged = g[f"{name}_met"]
+                cells.append(f"{met}/{judged}" if judged else "")
+        t.add_row(*cells)
+    Console(width=None if sys.stdout.isatty() else 250).print(t)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse options, print the table (or CSV)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dir", type=Path, default=ROOT / "benchmarks" / "results")
     ap.add_argument("--last", type=int, default=0, help="only the last N runs (0: all)")
     ap.add_argument("--csv", action="store_true", help="CSV on standard output")
+    ap.add_argument("--by-cpu", action="store_true",
+                    help="one row per CPU: the runs, each figure's range, the targets met")
     a = ap.parse_args(argv)
     if a.last < 0:
         ap.error(f"--last {a.last}: must be 0 (all runs) or more")
@@ -133,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     if not table:
         print(f"no benchmark results in {a.dir}", file=sys.stderr)
         return 1
+    if a.by_cpu:
+        _print_by_cpu(table, a.dir)
+        return 0
     if a.csv:
         w = csv.writer(sys.stdout)
         w.writerow([*COLUMNS, "missed"])

@@ -66,3 +66,30 @@ def test_bad_input(tmp_path: Path, capsys) -> None:
     (tmp_path / "2026-12-02T030000.json").write_text("not json")
     with pytest.raises(SystemExit, match="not a benchmark result"):
         history.main(["--dir", str(tmp_path)])
+
+
+def test_by_cpu_groups_runs_by_host(tmp_path: Path, capsys) -> None:
+    zen3 = "vendor_id AuthenticAMD, cpu family 25, model 1, stepping 1, cache size 512 KB"
+    runs = [("2026-12-01T100000", 0.20, 50.0, True, None),
+            ("2026-12-02T100000", 0.38, 88.0, False, zen3),
+            ("2026-12-02T110000", 0.30, 70.0, False, zen3),
+            ("2026-12-02T120000", 0.22, None, True, zen3)]
+    for name, single, ensemble, met, ident in runs:
+        r = _result(name, single, ensemble, met)
+        r["machine"]["cpu"] = "AMD EPYC"
+        if ident:
+            r["machine"]["cpu_id"] = ident
+        (tmp_path / f"{name}.json").write_text(json.dumps(r))
+    groups = history.by_cpu(history.rows(history.load(tmp_path)))
+    assert [(g["cpu"], g["runs"]) for g in groups] == [
+        ("AMD EPYC", 1), ("AMD EPYC (f25 m1 s1)", 3)]
+    old, zen = groups
+    assert old["single_s_met"] == (1, 1) and old["ensemble_1000_s_met"] == (1, 1)
+    assert zen["single_s"] == (0.22, 0.38) and zen["single_s_met"] == (1, 3)
+    # the run without an ensemble is not judged by the ensemble's target
+    assert zen["ensemble_1000_s"] == (70.0, 88.0) and zen["ensemble_1000_s_met"] == (0, 2)
+    assert zen["engine_x_mesa_met"] == (0, 3) and zen["event_x_mesa"] is None
+    assert (zen["first"], zen["last"]) == ("2026-12-02T100000", "2026-12-02T120000")
+    assert history.main(["--dir", str(tmp_path), "--by-cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "AMD EPYC (f25 m1 s1)" in out and "0.220-0.380" in out and "1/3" in out

@@ -322,16 +322,21 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
         wk_tot = 0.0
         ps_tot = 0.0
         oa_tot = 0.0
+        # what a post passes up and owns is zero unless something waits and can be taken up
+        # (as below, without draws); the empty queue is tested first, before anything else is
+        # read: at most posts nothing waits (6-7 % of them hold a queue by day 300)
+        passed[:] = 0.0
+        passed_age[:] = 0.0
+        owned[:] = 0.0
+        owned_age[:] = 0.0
         for n in range(N):
+            if queue[e, n] == 0.0:
+                continue
             lvl = level[n]
             cap = cap_level[e, lvl]
             if status[e, n] != SERVING:
                 cap = cap * vacancy_cap[e]
-            if queue[e, n] == 0.0 or cap == 0.0:  # most posts: nothing waits, or nothing
-                passed[n] = 0.0                   # can be taken up; as below, without draws
-                passed_age[n] = 0.0
-                owned[n] = 0.0
-                owned_age[n] = 0.0
+            if cap == 0.0:
                 continue
             pe = 0.0
             if enabled and lvl > 0:  # the top has nobody to pass to

@@ -136,10 +136,10 @@ def by_cpu(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
         g: dict[str, Any] = {"cpu": cpu, "runs": len(runs), "first": runs[0]["run"],
                              "last": runs[-1]["run"]}
         for name in SUMMARY:
-            vals = [r[name] for r in runs if r[name] is not None]
+            judged = [r for r in runs if r[name] is not None]  # the runs with this figure
+            vals = [r[name] for r in judged]
             g[name] = (min(vals), max(vals)) if vals else None
             if COLUMNS[name][2]:
-                judged = [r for r in runs if r[name] is not None]
                 g[f"{name}_met"] = (sum(name not in r["missed"] for r in judged), len(judged))
         out.append(g)
     return out

@@ -118,6 +118,9 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
         raise ValueError("the sitrep kernel is written for the model's 3 domains")
     L = sizes.shape[0]
     U0 = offsets[L - 1]
+    P = inflight0.shape[3]  # the officers above the units (U0 of them)
+    if P != U0:
+        raise ValueError("news in flight is kept for the officers above the units")
     inflight = np.empty_like(inflight0)
     inflight_sev = np.empty_like(inflight_sev0)
     inflight_age = np.empty_like(inflight_age0)
@@ -153,19 +156,26 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
             sev[n] = (sev0[n] * f) * g1
             age[n] = age0[n] * f + kept
         # 2. the news each officer holds; the slots in flight not due today keep theirs
-        #    (shrunk), which ages a day; the slot due today is refilled in pass 3
+        #    (shrunk), which ages a day; the slot due today is refilled in pass 3. News is in
+        #    flight only to the P officers above the units (numbered first): a unit holds
+        #    only its new problems
         h0, h1, h2 = held[0], held[1], held[2]
+        h0[P:] = 0.0
+        h1[P:] = 0.0
+        h2[P:] = 0.0
+        held_sev[P:] = 0.0
+        held_age[P:] = 0.0
         if D == 0:
-            h0[:] = 0.0
-            h1[:] = 0.0
-            h2[:] = 0.0
-            held_sev[:] = 0.0
-            held_age[:] = 0.0
+            h0[:P] = 0.0
+            h1[:P] = 0.0
+            h2[:P] = 0.0
+            held_sev[:P] = 0.0
+            held_age[:P] = 0.0
         for d in range(D):
             f0, f1, f2 = inflight0[e, d, 0], inflight0[e, d, 1], inflight0[e, d, 2]
             fsev, fage = inflight_sev0[e, d], inflight_age0[e, d]
             if d == slot:  # due today: held by its officer
-                for n in range(N):
+                for n in range(P):
                     x0, x1, x2, kept, f = _kept(f0[n], f1[n], f2[n], ko0, ko1, ko2)
                     h0[n], h1[n], h2[n] = 0.0 + x0, 0.0 + x1, 0.0 + x2
                     held_sev[n] = 0.0 + fsev[n] * f
@@ -176,7 +186,7 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
                 continue
             t0, t1, t2 = inflight[e, d, 0], inflight[e, d, 1], inflight[e, d, 2]
             tsev, tage = inflight_sev[e, d], inflight_age[e, d]
-            for n in range(N):
+            for n in range(P):
                 t0[n], t1[n], t2[n], kept, f = _kept(f0[n], f1[n], f2[n], ko0, ko1, ko2)
                 tsev[n] = fsev[n] * f
                 tage[n] = fage[n] * f + kept
@@ -479,9 +489,9 @@ def _shrink_member(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0
                    keep_o, keep_h, e, inflight, inflight_sev, inflight_age, hidden, hidden_sev,
                    hidden_age):  # pragma: no cover - compiled
     # member e's compartments with the shares keep_o / keep_h [E, 3] of each domain kept,
-    # written to one member's arrays ([D, 3, N], [D, N], [D, N], [3, N], [N], [N]), officer by
+    # written to one member's arrays ([D, 3, P], [D, P], [D, P], [3, N], [N], [N]), officer by
     # officer as the sitrep kernel shrinks them (_kept)
-    D, K, N = inflight.shape
+    D, K = inflight.shape[0], inflight.shape[1]
     if K != 3:
         raise ValueError("the shrink kernel is written for the model's 3 domains")
     for d in range(-1, D):  # -1: the buried news, then each slot of news in flight
@@ -492,7 +502,7 @@ def _shrink_member(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0
             src, dst, c = inflight0[e, d], inflight[d], keep_o[e]
             s_src, a_src = inflight_sev0[e, d], inflight_age0[e, d]
             s_dst, a_dst = inflight_sev[d], inflight_age[d]
-        for n in range(N):
+        for n in range(src.shape[1]):
             dst[0, n], dst[1, n], dst[2, n], _, f = _kept(src[0, n], src[1, n], src[2, n],
                                                           c[0], c[1], c[2])
             s_dst[n] = s_src[n] * f

@@ -77,6 +77,12 @@ class Tree:
         """Number of unit commanders."""
         return self.level_sizes[-1]
 
+    @property
+    def n_superiors(self) -> int:
+        """Number of officers above the unit commanders (the ones with subordinates: they
+        come first in the numbering)."""
+        return self.n - self.n_units
+
     def level_slice(self, level: int) -> slice:
         """Officers of one level."""
         o = self.offsets[level]

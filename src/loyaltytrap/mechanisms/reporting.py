@@ -70,8 +70,11 @@ class ReportState:
     hidden: ``[E, K, N]`` news buried by each officer, by domain
     hidden_sev: ``[E, N]`` severity units buried per officer
     hidden_age: ``[E, N]`` day-sums of the news buried
-    inflight: ``[E, D, K, N]`` news on its way to officer n, slot ``day % D`` (D = hop delay)
-    inflight_sev, inflight_age: ``[E, D, N]``
+    inflight: ``[E, D, K, P]`` news on its way to officer n, slot ``day % D`` (D = hop delay),
+        for the P officers above the units (``Tree.n_superiors``, numbered first): news
+        climbs from subordinates, and a unit commander has none, so nothing is ever on its
+        way to one
+    inflight_sev, inflight_age: ``[E, D, P]``
     known: ``[E, K]`` unresolved problems the leader knows of (the perceived picture)
     unresolved: ``[E, K]`` all unresolved problems (the true picture)
     received, scrubbed: ``[E, L]`` news reaching / buried at each level today
@@ -120,10 +123,10 @@ class ReportState:
 
 def init_reports(E: int, tree: Tree, hop_delay: int) -> ReportState:
     """No news anywhere on day 0."""
-    N, L, D = tree.n, tree.levels, hop_delay
+    N, L, D, P = tree.n, tree.levels, hop_delay, tree.n_superiors
     z = np.zeros
     return ReportState(
-        inflight=z((E, D, K, N)), inflight_sev=z((E, D, N)), inflight_age=z((E, D, N)),
+        inflight=z((E, D, K, P)), inflight_sev=z((E, D, P)), inflight_age=z((E, D, P)),
         hidden=z((E, K, N)), hidden_sev=z((E, N)), hidden_age=z((E, N)),
         known=z((E, K)), unresolved=z((E, K)),
         received=z((E, L)), scrubbed=z((E, L)), candid=np.zeros((E, N), bool),
@@ -164,11 +167,11 @@ def sanitize_reports(
     hidden_age = s.hidden_age + s.hidden.sum(axis=1)
     inflight, inflight_sev = s.inflight.copy(), s.inflight_sev.copy()
     inflight_age = s.inflight_age + s.inflight.sum(axis=2)
-    if D > 0:  # news due today reaches its officer
-        slot = day % D
-        inbox += inflight[:, slot]
-        inbox_sev += inflight_sev[:, slot]
-        inbox_age += inflight_age[:, slot]
+    if D > 0:  # news due today reaches its officer (one above the units)
+        slot, sup = day % D, slice(0, tree.n_superiors)
+        inbox[:, :, sup] += inflight[:, slot]
+        inbox_sev[:, sup] += inflight_sev[:, slot]
+        inbox_age[:, sup] += inflight_age[:, slot]
         inflight[:, slot] = 0.0
         inflight_sev[:, slot] = 0.0
         inflight_age[:, slot] = 0.0

@@ -41,6 +41,27 @@ def test_every_template_writes_what_format_writes() -> None:
                                 r["value2"], r["label"]) == _by_row(r, events.TEMPLATES)
 
 
+def test_whole_number_and_text_kinds_joined_in_arrow_write_what_format_writes() -> None:
+    # values every .0f field can take as digits (ties, the smallest double, 2**53 - 1), so
+    # the kinds whose fields are all whole numbers or strings are joined in Arrow
+    r = _rows(3000, 11)
+    whole = np.array([0.0, 0.5, 1.5, 2.5, 3.4999999999999996, 1e-320, 2.0**53 - 1, 99.95, 7.0])
+    rng = np.random.default_rng(5)
+    r["value"] = np.concatenate([whole, rng.exponential(30.0, 3000 - len(whole))])
+    r["value2"] = rng.permutation(r["value"])
+    r["label"][:4] = ["ü ∑", "{value}", "", "a } b"]
+    columns = {f: r[f][r["event"] == "surfaced"] for f in events.FIELDS}
+    assert events._joined(events.TEMPLATES["surfaced"][1], columns) is not None
+    assert events._joined(events.TEMPLATES["purge"][1], columns) is None  # .2f: Python's
+    assert events.sentences(r["event"], r["officer"], r["level"], r["value"], r["value2"],
+                            r["label"]) == _by_row(r, events.TEMPLATES)
+    templates = {"a": ("M0", "{label}"), "b": ("M0", "{level}{officer}{{x}}"),
+                 "c": ("M0", "{value:.0f}: {label}, {value:.0f} {officer:.0f}")}
+    r["event"] = np.array(["a", "b", "c"])[np.arange(3000) % 3]
+    assert events.sentences(r["event"], r["officer"], r["level"], r["value"], r["value2"],
+                            r["label"], templates) == _by_row(r, templates)
+
+
 def test_unusual_templates_fall_back_to_format() -> None:
     templates = {"a": ("M0", "{value!r} and {{braces}} and {label}"),
                  "b": ("M0", "{value:>8.0f}|{value:.0f}|{officer:03d}"),

@@ -122,7 +122,7 @@ class EventLog:
             "label": text_column(label_text, label_codes),
         })
         if details:  # one sentence per row
-            df["details"] = text_column(sentences(
+            df["details"] = text_column(sentences_arrow(
                 np.array(kinds, dtype=object)[kind], officer, level, value, value2,
                 np.array(label_text, dtype=object)[label_codes]))
         return df
@@ -131,11 +131,16 @@ class EventLog:
 _TEXT = pd.Series(["text"]).dtype  # what pandas makes of strings (pandas 3: str; before: object)
 
 
-def text_column(values: list[str], codes: np.ndarray | None = None) -> Any:
+def text_column(values: Any, codes: np.ndarray | None = None) -> Any:
     """A column of strings as pandas would infer it from them (``values[codes]`` if codes
     are given), built without pandas checking every row: the distinct strings converted once
-    and taken by code, and a column of many different strings (the sentences) handed to
-    Arrow whole where pandas keeps strings in Arrow."""
+    and taken by code, and a column of many different strings (the sentences: a list, or an
+    Arrow string array as :func:`sentences_arrow` writes them) handed to Arrow whole where
+    pandas keeps strings in Arrow."""
+    if not isinstance(values, list):  # an Arrow array of strings (no nulls)
+        if getattr(_TEXT, "storage", None) == "pyarrow" and codes is None:
+            return pd.array(values, dtype=_TEXT)
+        values = values.to_pylist()
     if np.dtype(object) == _TEXT:
         out = np.array(values, dtype=object)
         return out if codes is None else out[codes]
@@ -152,13 +157,75 @@ FIELDS = ("officer", "level", "value", "value2", "label")
 _EXACT_INT = 2.0**53  # below it a double's .0f rendering is the digits of its rounded value
 
 
-def _whole_numbers(x: np.ndarray) -> list[str] | None:
-    """``format(v, ".0f")`` of each value of a float column, or None where a value needs
-    the row-by-row rendering (negative, signed zero, NaN, inf, 2**53 and beyond): rounded
-    half to even, as format rounds a double's exact binary value."""
+def _rounded(x: np.ndarray) -> np.ndarray | None:
+    """The integers whose digits are ``format(v, ".0f")`` of each value of a float column,
+    or None where a value needs the row-by-row rendering (negative, signed zero, NaN, inf,
+    2**53 and beyond): rounded half to even, as format rounds a double's exact binary
+    value."""
     if not (np.all(x >= 0.0) and np.all(x < _EXACT_INT)) or np.signbit(x).any():
         return None
-    return list(map(str, np.rint(x).astype(np.int64).tolist()))
+    return np.rint(x).astype(np.int64)
+
+
+def _whole_numbers(x: np.ndarray) -> list[str] | None:
+    """``format(v, ".0f")`` of each value of a float column (see :func:`_rounded`), or
+    None."""
+    ints = _rounded(x)
+    return None if ints is None else list(map(str, ints.tolist()))
+
+
+@functools.lru_cache(maxsize=256)
+def _pieces(template: str) -> tuple[list[str], list[tuple[str, bool]]] | None:
+    """The template as its literal pieces and, between them, the fields it names, each with
+    whether it is rendered as ``.0f`` (else with no spec at all); None if a field has any
+    other spec or a conversion, or names anything but :data:`FIELDS`."""
+    literals, named = [""], []
+    for lit, f, spec, conv in string.Formatter().parse(template):
+        literals[-1] += lit  # an escaped brace comes as a piece of its own
+        if f is None:
+            continue
+        if f not in FIELDS or conv is not None or spec not in ("", ".0f"):
+            return None
+        named.append((f, spec == ".0f"))
+        literals.append("")
+    return literals, named
+
+
+def _arrow_text(x: np.ndarray, whole: bool) -> Any:
+    """A column as the strings a template writes of it with no spec (integers, strings) or
+    ``.0f`` (integers, and floats :func:`_rounded` can round), as an Arrow array; None for
+    anything else (floats with no spec, booleans, a value that is not a string, ...)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if x.dtype.kind == "f" and whole:
+        ints = _rounded(x)
+        return None if ints is None else pc.cast(pa.array(ints), pa.large_string())
+    if x.dtype.kind in "iu":
+        return pc.cast(pa.array(x), pa.large_string())
+    if x.dtype.kind == "O" and not whole and all(type(v) is str for v in x.tolist()):
+        return pa.array(x.tolist(), type=pa.large_string())
+    return None
+
+
+def _joined(template: str, columns: dict[str, np.ndarray]) -> Any:
+    """Every row's sentence of one kind as an Arrow array, the fields' strings and the
+    template's literal pieces joined in Arrow; None if a field needs Python's formatting."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    plan = _pieces(template)
+    if plan is None or not plan[1]:
+        return None
+    literals, named = plan
+    piece = functools.partial(pa.scalar, type=pa.large_string())
+    parts = [piece(literals[0])]
+    for (f, whole), lit in zip(named, literals[1:], strict=True):
+        text = _arrow_text(columns[f], whole)
+        if text is None:
+            return None
+        parts += [text, piece(lit)]
+    return pc.binary_join_element_wise(*parts, piece(""))
 
 
 @functools.lru_cache(maxsize=256)
@@ -190,34 +257,57 @@ def sentences(
 ) -> list[str]:
     """Each row's sentence: its kind's template (:data:`TEMPLATES` unless given) over the
     row's officer, level, value, value2 and label, exactly as ``template.format`` writes it
-    (tested), kind by kind, with the template run as an f-string and whole-number columns
-    turned into digits at once."""
+    (tested); see :func:`sentences_arrow`."""
+    return sentences_arrow(event, officer, level, value, value2, label, templates).to_pylist()
+
+
+def sentences_arrow(
+    event: Sequence[str] | np.ndarray, officer: np.ndarray, level: np.ndarray,
+    value: np.ndarray, value2: np.ndarray, label: np.ndarray,
+    templates: dict[str, tuple[str, str]] | None = None,
+) -> Any:
+    """:func:`sentences` as an Arrow ``large_string`` array, written kind by kind: where
+    every field of a kind's template is a whole number or a string, its digits and the
+    template's pieces are joined in Arrow; otherwise the template runs as an f-string, with
+    whole-number columns turned into digits at once."""
+    import pyarrow as pa
+
     templates = TEMPLATES if templates is None else templates
     columns = {"officer": np.asarray(officer), "level": np.asarray(level),
                "value": np.asarray(value), "value2": np.asarray(value2),
                "label": np.asarray(label, dtype=object)}
     codes, kinds = pd.factorize(np.asarray(event, dtype=object))
-    out = np.empty(len(codes), dtype=object)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(kinds) + 1))
+    parts = []  # each kind's sentences, its rows in order: the rows in ``order``
     for k, kind in enumerate(kinds.tolist()):
         rows = order[bounds[k]:bounds[k + 1]]
         template = templates[kind][1]
-        writer = _writer(template)
-        if writer is None:
-            out[rows] = [template.format(**dict(zip(FIELDS, r, strict=True))) for r in zip(
-                *(columns[f][rows].tolist() for f in FIELDS), strict=True)]
-            continue
-        fn, fields, whole = writer
-        args = []
-        for f in fields:
-            x = columns[f][rows]
-            digits = _whole_numbers(x) if f in whole and x.dtype.kind == "f" else None
-            if f in whole and digits is None:  # row by row, as format does it
-                digits = [format(v, ".0f") for v in x.tolist()]
-            args.append(digits if digits is not None else x.tolist())
-        out[rows] = list(map(fn, *args)) if args else [fn()] * len(rows)
-    return out.tolist()
+        joined = _joined(template, {f: x[rows] for f, x in columns.items()})
+        parts.append(joined if joined is not None else pa.array(
+            _formatted(template, columns, rows), type=pa.large_string()))
+    if not parts:
+        return pa.array([], type=pa.large_string())
+    back = np.empty(len(order), dtype=np.int64)
+    back[order] = np.arange(len(order))
+    return pa.concat_arrays(parts).take(pa.array(back))
+
+
+def _formatted(template: str, columns: dict[str, np.ndarray], rows: np.ndarray) -> list[str]:
+    # the rows' sentences in Python: the template as an f-string, or str.format row by row
+    writer = _writer(template)
+    if writer is None:
+        return [template.format(**dict(zip(FIELDS, r, strict=True))) for r in zip(
+            *(columns[f][rows].tolist() for f in FIELDS), strict=True)]
+    fn, fields, whole = writer
+    args = []
+    for f in fields:
+        x = columns[f][rows]
+        digits = _whole_numbers(x) if f in whole and x.dtype.kind == "f" else None
+        if f in whole and digits is None:  # row by row, as format does it
+            digits = [format(v, ".0f") for v in x.tolist()]
+        args.append(digits if digits is not None else x.tolist())
+    return list(map(fn, *args)) if args else [fn()] * len(rows)
 
 
 def _dtype(col: str) -> str:

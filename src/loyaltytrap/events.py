@@ -191,6 +191,16 @@ def _pieces(template: str) -> tuple[list[str], list[tuple[str, bool]]] | None:
     return literals, named
 
 
+def _pool() -> Any:
+    """Arrow's memory for the sentences: the C library's heap, which :func:`keep_heap
+    <loyaltytrap.simulate.keep_heap>` keeps from one day's arrays to the next (Arrow's own
+    pool maps fresh memory for a large table, and a page fault costs several microseconds
+    in a VM)."""
+    import pyarrow as pa
+
+    return pa.system_memory_pool()
+
+
 def _arrow_text(x: np.ndarray, whole: bool) -> Any:
     """A column as the strings a template writes of it with no spec (integers, strings) or
     ``.0f`` (integers, and floats :func:`_rounded` can round), as an Arrow array; None for
@@ -200,9 +210,10 @@ def _arrow_text(x: np.ndarray, whole: bool) -> Any:
 
     if x.dtype.kind == "f" and whole:
         ints = _rounded(x)
-        return None if ints is None else pc.cast(pa.array(ints), pa.large_string())
+        return None if ints is None else pc.cast(pa.array(ints), pa.large_string(),
+                                                 memory_pool=_pool())
     if x.dtype.kind in "iu":
-        return pc.cast(pa.array(x), pa.large_string())
+        return pc.cast(pa.array(x), pa.large_string(), memory_pool=_pool())
     if x.dtype.kind == "O" and not whole and all(type(v) is str for v in x.tolist()):
         return pa.array(x.tolist(), type=pa.large_string())
     return None
@@ -225,7 +236,7 @@ def _joined(template: str, columns: dict[str, np.ndarray]) -> Any:
         if text is None:
             return None
         parts += [text, piece(lit)]
-    return pc.binary_join_element_wise(*parts, piece(""))
+    return pc.binary_join_element_wise(*parts, piece(""), memory_pool=_pool())
 
 
 @functools.lru_cache(maxsize=256)
@@ -271,6 +282,7 @@ def sentences_arrow(
     template's pieces are joined in Arrow; otherwise the template runs as an f-string, with
     whole-number columns turned into digits at once."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     templates = TEMPLATES if templates is None else templates
     columns = {"officer": np.asarray(officer), "level": np.asarray(level),
@@ -290,7 +302,8 @@ def sentences_arrow(
         return pa.array([], type=pa.large_string())
     back = np.empty(len(order), dtype=np.int64)
     back[order] = np.arange(len(order))
-    return pa.concat_arrays(parts).take(pa.array(back))
+    return pc.take(pa.concat_arrays(parts, memory_pool=_pool()), pa.array(back),
+                   memory_pool=_pool())
 
 
 def _formatted(template: str, columns: dict[str, np.ndarray], rows: np.ndarray) -> list[str]:

@@ -49,10 +49,12 @@ def test_whole_number_and_text_kinds_joined_in_arrow_write_what_format_writes() 
     rng = np.random.default_rng(5)
     r["value"] = np.concatenate([whole, rng.exponential(30.0, 3000 - len(whole))])
     r["value2"] = rng.permutation(r["value"])
-    r["label"][:4] = ["ü ∑", "{value}", "", "a } b"]
+    r["label"] = np.array(["ü ∑", "{value}", "", "a } b", *map(str, r["label"][4:])],
+                          dtype=object)  # str, as the frame's labels are (not numpy's str_)
     columns = {f: r[f][r["event"] == "surfaced"] for f in events.FIELDS}
     assert events._joined(events.TEMPLATES["surfaced"][1], columns) is not None
-    assert events._joined(events.TEMPLATES["purge"][1], columns) is None  # .2f: Python's
+    assert events._joined(events.TEMPLATES["purge"][1], columns) is not None  # .2f too
+    assert events._joined(events.TEMPLATES["bottleneck"][1], columns) is None  # .0%: Python's
     assert events.sentences(r["event"], r["officer"], r["level"], r["value"], r["value2"],
                             r["label"]) == _by_row(r, events.TEMPLATES)
     templates = {"a": ("M0", "{label}"), "b": ("M0", "{level}{officer}{{x}}"),
@@ -60,6 +62,26 @@ def test_whole_number_and_text_kinds_joined_in_arrow_write_what_format_writes() 
     r["event"] = np.array(["a", "b", "c"])[np.arange(3000) % 3]
     assert events.sentences(r["event"], r["officer"], r["level"], r["value"], r["value2"],
                             r["label"], templates) == _by_row(r, templates)
+
+
+def test_fixed_point_digits_written_in_arrow_are_formats() -> None:
+    # exact ties (k / 8 at two places), near ties (k / 200), the smallest doubles, powers of
+    # two over the whole range Arrow takes, negatives that round to zero, integers
+    rng = np.random.default_rng(2)
+    x = np.concatenate([
+        np.array([0.0, -0.0, 0.5, 1.5, 2.5, -0.4, -2.5, 0.125, 0.375, 2.675, 0.005, 0.015,
+                  99.95, 99.995, 1e-320, -1e-320, 5e-324, 2.0**52 + 0.5, 2.0**53 / 100 - 1]),
+        rng.exponential(30.0, 5000), -rng.exponential(3.0, 5000), rng.uniform(0, 1, 5000),
+        rng.integers(0, 10**6, 2000) / 8, rng.integers(-10**6, 10**6, 2000) / 200,
+        2.0 ** rng.integers(-1074, 46, 3000)])
+    for places in (0, 1, 2):
+        y = x[np.abs(x) < 2.0**53 / 10**places]
+        assert events._arrow_text(y, places).to_pylist() == [format(v, f".{places}f")
+                                                             for v in y.tolist()]
+    ints = np.array([0, 7, -3, 2**40])
+    assert events._arrow_text(ints, 2).to_pylist() == [format(v, ".2f") for v in ints.tolist()]
+    for beyond in (np.nan, np.inf, 2.0**53):  # left to Python
+        assert events._arrow_text(np.array([1.0, beyond]), 0) is None
 
 
 def test_unusual_templates_fall_back_to_format() -> None:

@@ -174,21 +174,48 @@ def _whole_numbers(x: np.ndarray) -> list[str] | None:
     return None if ints is None else list(map(str, ints.tolist()))
 
 
+_PLACES = {".0f": 0, ".1f": 1, ".2f": 2}  # the fixed-point specs Arrow writes (exactly)
+
+
 @functools.lru_cache(maxsize=256)
-def _pieces(template: str) -> tuple[list[str], list[tuple[str, bool]]] | None:
+def _pieces(template: str) -> tuple[list[str], list[tuple[str, int | None]]] | None:
     """The template as its literal pieces and, between them, the fields it names, each with
-    whether it is rendered as ``.0f`` (else with no spec at all); None if a field has any
-    other spec or a conversion, or names anything but :data:`FIELDS`."""
+    its decimal places (a ``.0f``, ``.1f`` or ``.2f`` spec) or None (no spec); None if a
+    field has any other spec or a conversion, or names anything but :data:`FIELDS`."""
     literals, named = [""], []
     for lit, f, spec, conv in string.Formatter().parse(template):
         literals[-1] += lit  # an escaped brace comes as a piece of its own
         if f is None:
             continue
-        if f not in FIELDS or conv is not None or spec not in ("", ".0f"):
+        if f not in FIELDS or conv is not None or (spec and spec not in _PLACES):
             return None
-        named.append((f, spec == ".0f"))
+        named.append((f, _PLACES[spec] if spec else None))
         literals.append("")
     return literals, named
+
+
+def _fixed_point(x: np.ndarray, places: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``format(v, f".{places}f")`` of each value as its sign bit and the integer
+    ``round(|v| * 10**places)``, rounded as format rounds: the exact binary value, half to
+    even. None if a value is NaN, infinite or ``|v| * 10**places`` reaches 2**53. Exact
+    integer arithmetic: ``|v| = m * 2**-s`` with an integer mantissa ``m < 2**53``, and
+    ``m * 10**places`` (below 2**60 for two places) is shifted right with its remainder
+    compared with half the divisor."""
+    scale = 10**places
+    a = np.abs(x)
+    if not np.all(a < _EXACT_INT / scale):  # NaN fails the test too
+        return None
+    frac, exp = np.frexp(a)  # a = frac * 2**exp, frac in [0.5, 1) (0 for 0)
+    num = (frac * 2.0**53).astype(np.int64) * scale  # a * scale = num * 2**-shift
+    shift = 53 - exp.astype(np.int64)  # >= 0, as a < 2**53
+    small = shift > 62  # a * scale < 2**60 / 2**63: rounds to 0
+    shift = np.where(small, 1, shift)
+    q = num >> shift
+    r = num - (q << shift)
+    half = np.left_shift(1, shift - 1, where=shift > 0, out=np.zeros_like(shift))
+    up = (shift > 0) & ((r > half) | ((r == half) & (q % 2 == 1)))
+    q = np.where(small, 0, q + up)
+    return np.signbit(x), q
 
 
 def _pool() -> Any:
@@ -201,42 +228,63 @@ def _pool() -> Any:
     return pa.system_memory_pool()
 
 
-def _arrow_text(x: np.ndarray, whole: bool) -> Any:
+def _piece(text: str) -> Any:
+    # a literal piece of a sentence, as Arrow joins it with the columns' strings
+    import pyarrow as pa
+
+    return pa.scalar(text, type=pa.large_string())
+
+
+def _arrow_text(x: np.ndarray, places: int | None) -> Any:
     """A column as the strings a template writes of it with no spec (integers, strings) or
-    ``.0f`` (integers, and floats :func:`_rounded` can round), as an Arrow array; None for
-    anything else (floats with no spec, booleans, a value that is not a string, ...)."""
+    with ``places`` decimals (numbers :func:`_fixed_point` can write), as an Arrow array;
+    None for anything else (floats with no spec, booleans, a value that is not a string,
+    NaN, ...)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if x.dtype.kind == "f" and whole:
-        ints = _rounded(x)
-        return None if ints is None else pc.cast(pa.array(ints), pa.large_string(),
-                                                 memory_pool=_pool())
-    if x.dtype.kind in "iu":
-        return pc.cast(pa.array(x), pa.large_string(), memory_pool=_pool())
-    if x.dtype.kind == "O" and not whole and all(type(v) is str for v in x.tolist()):
-        return pa.array(x.tolist(), type=pa.large_string())
-    return None
+    pool = _pool()
+    if places is None:
+        if x.dtype.kind in "iu":
+            return pc.cast(pa.array(x), pa.large_string(), memory_pool=pool)
+        if x.dtype.kind == "O" and all(type(v) is str for v in x.tolist()):
+            return pa.array(x.tolist(), type=pa.large_string())
+        return None
+    if x.dtype.kind not in "iuf":
+        return None
+    fixed = _fixed_point(x.astype(np.float64), places)  # format converts an int to float
+    if fixed is None:
+        return None
+    negative, q = fixed
+    scale = 10**places
+    text = pc.cast(pa.array(q // scale), pa.large_string(), memory_pool=pool)
+    if places:
+        decimals = pc.utf8_lpad(pc.cast(pa.array(q % scale), pa.large_string()),
+                                width=places, padding="0", memory_pool=pool)
+        text = pc.binary_join_element_wise(text, decimals, _piece("."), memory_pool=pool)
+    if negative.any():  # Python writes the sign of a negative value, even of one that rounds
+        signed = pc.binary_join_element_wise(_piece("-"), text, _piece(""),  # to 0
+                                             memory_pool=pool)
+        text = pc.if_else(pa.array(negative), signed, text, memory_pool=pool)
+    return text
 
 
 def _joined(template: str, columns: dict[str, np.ndarray]) -> Any:
     """Every row's sentence of one kind as an Arrow array, the fields' strings and the
     template's literal pieces joined in Arrow; None if a field needs Python's formatting."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     plan = _pieces(template)
     if plan is None or not plan[1]:
         return None
     literals, named = plan
-    piece = functools.partial(pa.scalar, type=pa.large_string())
-    parts = [piece(literals[0])]
-    for (f, whole), lit in zip(named, literals[1:], strict=True):
-        text = _arrow_text(columns[f], whole)
+    parts = [_piece(literals[0])]
+    for (f, places), lit in zip(named, literals[1:], strict=True):
+        text = _arrow_text(columns[f], places)
         if text is None:
             return None
-        parts += [text, piece(lit)]
-    return pc.binary_join_element_wise(*parts, piece(""), memory_pool=_pool())
+        parts += [text, _piece(lit)]
+    return pc.binary_join_element_wise(*parts, _piece(""), memory_pool=_pool())
 
 
 @functools.lru_cache(maxsize=256)

@@ -154,24 +154,17 @@ def text_column(values: Any, codes: np.ndarray | None = None) -> Any:
 
 
 FIELDS = ("officer", "level", "value", "value2", "label")
-_EXACT_INT = 2.0**53  # below it a double's .0f rendering is the digits of its rounded value
-
-
-def _rounded(x: np.ndarray) -> np.ndarray | None:
-    """The integers whose digits are ``format(v, ".0f")`` of each value of a float column,
-    or None where a value needs the row-by-row rendering (negative, signed zero, NaN, inf,
-    2**53 and beyond): rounded half to even, as format rounds a double's exact binary
-    value."""
-    if not (np.all(x >= 0.0) and np.all(x < _EXACT_INT)) or np.signbit(x).any():
-        return None
-    return np.rint(x).astype(np.int64)
+_EXACT_INT = 2.0**53  # below it every double is m * 2**-s with an integer m < 2**53
 
 
 def _whole_numbers(x: np.ndarray) -> list[str] | None:
-    """``format(v, ".0f")`` of each value of a float column (see :func:`_rounded`), or
-    None."""
-    ints = _rounded(x)
-    return None if ints is None else list(map(str, ints.tolist()))
+    """``format(v, ".0f")`` of each value of a float column (see :func:`_fixed_point`), or
+    None where a value needs the row-by-row rendering (a sign, NaN, inf, 2**53 and
+    beyond)."""
+    fixed = _fixed_point(x, 0)
+    if fixed is None or fixed[0].any():
+        return None
+    return list(map(str, fixed[1].tolist()))
 
 
 _PLACES = {".0f": 0, ".1f": 1, ".2f": 2}  # the fixed-point specs Arrow writes (exactly)
@@ -252,14 +245,16 @@ def _arrow_text(x: np.ndarray, places: int | None) -> Any:
         return None
     if x.dtype.kind not in "iuf":
         return None
-    fixed = _fixed_point(x.astype(np.float64), places)  # format converts an int to float
+    # format writes an int as the float it converts to
+    fixed = _fixed_point(np.asarray(x, dtype=np.float64), places)
     if fixed is None:
         return None
     negative, q = fixed
     scale = 10**places
     text = pc.cast(pa.array(q // scale), pa.large_string(), memory_pool=pool)
     if places:
-        decimals = pc.utf8_lpad(pc.cast(pa.array(q % scale), pa.large_string()),
+        decimals = pc.utf8_lpad(pc.cast(pa.array(q % scale), pa.large_string(),
+                                        memory_pool=pool),
                                 width=places, padding="0", memory_pool=pool)
         text = pc.binary_join_element_wise(text, decimals, _piece("."), memory_pool=pool)
     if negative.any():  # Python writes the sign of a negative value, even of one that rounds

@@ -474,3 +474,46 @@ def test_result_blocks_are_the_arrays_stacked() -> None:
         np.testing.assert_array_equal(out, np.stack(arrays))
         first, *_ = out  # the rows the kernels' callers take are views of the block
         assert first.base is out and first.flags.c_contiguous
+
+
+def _place_entries(edges, ua, us, mean):
+    # the sparse placement's entries, unit by unit and edge by edge, with nothing passed over
+    start, rows = [0], []
+    for e in range(edges.shape[0]):
+        for j in range(ua.shape[1]):
+            x, lower = ua[e, j], 0.0
+            for k in range(edges.shape[1]):
+                if x >= lower and x < edges[e, k]:
+                    rows += [(j, k, 1.0, 0.0),
+                             (j, -1, 0.0, -mean[e] * np.log1p(-np.float64(us[e, j])))]
+                lower = edges[e, k]
+        start.append(len(rows))
+    return np.array(start), *(np.array(c) for c in zip(*rows, strict=True))
+
+
+def test_sparse_placement_passes_over_only_what_takes_nothing() -> None:
+    # the command day's placement skips a unit whose uniform is at or above every edge: the
+    # same entries as testing every edge, edges in any order, zero or NaN included
+    from loyaltytrap.kernels.officers import _place, _place_sparse
+
+    rng = np.random.default_rng(11)
+    edges = np.cumsum(rng.random((6, 3)) * 0.3, axis=1)
+    edges[1] = 0.0  # nothing arises
+    edges[2] = [0.4, 0.1, 0.3]  # not increasing: [0.1, 0.3) is taken twice
+    edges[3, 1] = np.nan
+    edges[4] = np.nan
+    ua, us = (rng.random((6, 300)).astype(np.float32) for _ in range(2))
+    ua[5, :10] = [0.0, *edges[5], *(edges[5] - 1e-9), 1.0 - 2**-24, 0.5, 0.99]
+    mean = rng.random(6) + 0.5
+    want = _place_entries(edges, ua, us, mean)
+    got = _place_sparse(edges, ua, us, mean)
+    assert want[0][-1] > 200 and want[0][2] == want[0][1]
+    np.testing.assert_array_equal(want[0], got[0])
+    m = got[0][-1]
+    for a, b in zip(want[1:4], got[1:4], strict=True):  # unit, kind, amount
+        np.testing.assert_array_equal(a, b[:m])
+    # the severities as the dense compiled placement computes them (Numba's log1p, which
+    # may differ from NumPy's in the last bit)
+    member = np.repeat(np.arange(6), np.diff(got[0]))
+    dense_sev = _place(edges, ua, us, mean)[1][member, got[1][:m]]
+    np.testing.assert_array_equal(np.where(got[2][:m] < 0, dense_sev, 0.0), got[4][:m])

@@ -39,7 +39,8 @@ def _place_sparse(edges, u_arrival, u_severity, severity_mean):  # pragma: no co
     # the new problems at the units, sparse: what plain place_problems puts in its dense
     # [E, K, U] counts and [E, U] severities, as entries by member and unit (start ``[E+1]``,
     # then unit, kind, amount, severity ``[M]``): an arrival is two entries, its count (kind
-    # k, amount 1) and its severity (kind -1). Most units get nothing on most days.
+    # k, amount 1) and its severity (kind -1). Most units get nothing on most days: a
+    # uniform at or above every edge (NaN edges take nothing) is passed over with one test
     E, K = edges.shape
     U = u_arrival.shape[1]
     start = np.empty(E + 1, dtype=np.int64)
@@ -50,8 +51,14 @@ def _place_sparse(edges, u_arrival, u_severity, severity_mean):  # pragma: no co
     m = 0
     for e in range(E):
         start[e] = m
+        top = -np.inf  # the largest edge (a NaN is never larger)
+        for k in range(K):
+            if edges[e, k] > top:
+                top = edges[e, k]
         for j in range(U):
             x = u_arrival[e, j]
+            if x >= top:  # x < edges[e, k] fails for every k
+                continue
             lower = 0.0
             for k in range(K):
                 if x >= lower and x < edges[e, k]:

@@ -149,6 +149,7 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
     held = np.empty((3, N))  # what each officer holds today, by domain
     held_sev = np.empty(N)
     held_age = np.empty(N)
+    active = np.empty(N, dtype=np.int64)
     for e in range(E):
         ko0, ko1, ko2 = keep_o[e, 0], keep_o[e, 1], keep_o[e, 2]
         kh0, kh1, kh2 = keep_h[e, 0], keep_h[e, 1], keep_h[e, 2]
@@ -210,9 +211,15 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
                     hk[U0 + unit[i]] += amount[i]
             unresolved[e, k] = unresolved0[e, k] + tot
             arisen_today += tot
+        n_active = 0  # the units that hold anything today: those with arrivals, in order
         for i in range(a_lo, a_hi):
             if kind[i] < 0:
                 held_sev[U0 + unit[i]] += sev_new[i]
+            if n_active > 0 and unit[i] < active[n_active - 1]:
+                raise ValueError("the arrivals must come in the order of the units")
+            if n_active == 0 or active[n_active - 1] != unit[i]:
+                active[n_active] = unit[i]
+                n_active += 1
         # 3. sitreps, bottom-up
         top0 = top1 = top2 = 0.0
         top_age = 0.0
@@ -225,7 +232,10 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
             b = sizes[lvl] // sizes[lvl - 1] if lvl > 0 else 1
             rec = 0.0
             scr = 0.0
-            for j in range(sizes[lvl]):
+            # at the units only those with arrivals (the others hold nothing and add +0.0)
+            units = lvl == L - 1
+            for t in range(n_active if units else sizes[lvl]):
+                j = active[t] if units else t
                 n = off + j
                 x0, x1, x2 = h0[n], h1[n], h2[n]
                 amount = ((0.0 + x0) + x1) + x2

@@ -517,3 +517,31 @@ def test_sparse_placement_passes_over_only_what_takes_nothing() -> None:
     member = np.repeat(np.arange(6), np.diff(got[0]))
     dense_sev = _place(edges, ua, us, mean)[1][member, got[1][:m]]
     np.testing.assert_array_equal(np.where(got[2][:m] < 0, dense_sev, 0.0), got[4][:m])
+
+
+def test_sitreps_refuse_arrivals_out_of_unit_order(small: Scenario, daily_states) -> None:
+    # the sitreps visit only the units with arrivals, found in the order the placement
+    # writes them: arrivals out of that order would be visited wrongly, so they are refused
+    from loyaltytrap.kernels.officers import _sparse_arrivals
+
+    *_, (state, params) = daily_states(small, 30, members=2, seed=3)
+    E, U = state.members, params.tree.n_units
+    new = np.zeros((E, 3, U))
+    new[0, 0, [2, 5]] = 1.0
+    sev = new.sum(axis=1)
+    o = state.officers
+    args = (state.reports, params.reporting, params.tree, 31, new, sev, o.fear, o.candour,
+            np.zeros((E, params.tree.n), np.float32))
+    kernels.sanitize_reports(*args)  # in order: fine
+    start, unit, kind, amount, sv = _sparse_arrivals(new, sev)
+    order = np.arange(len(unit))[::-1].copy()
+    from loyaltytrap.kernels import officers as ko
+
+    real = ko._sparse_arrivals
+    try:
+        ko._sparse_arrivals = lambda *_: (start, unit[order], kind[order], amount[order],
+                                          sv[order])
+        with pytest.raises(ValueError, match="order of the units"):
+            kernels.sanitize_reports(*args)
+    finally:
+        ko._sparse_arrivals = real

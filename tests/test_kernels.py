@@ -519,10 +519,12 @@ def test_sparse_placement_passes_over_only_what_takes_nothing() -> None:
     np.testing.assert_array_equal(np.where(got[2][:m] < 0, dense_sev, 0.0), got[4][:m])
 
 
-def test_sitreps_refuse_arrivals_out_of_unit_order(small: Scenario, daily_states) -> None:
+def test_sitreps_refuse_arrivals_out_of_unit_order(
+    small: Scenario, daily_states, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # the sitreps visit only the units with arrivals, found in the order the placement
     # writes them: arrivals out of that order would be visited wrongly, so they are refused
-    from loyaltytrap.kernels.officers import _sparse_arrivals
+    from loyaltytrap.kernels import officers as ko
 
     *_, (state, params) = daily_states(small, 30, members=2, seed=3)
     E, U = state.members, params.tree.n_units
@@ -533,15 +535,8 @@ def test_sitreps_refuse_arrivals_out_of_unit_order(small: Scenario, daily_states
     args = (state.reports, params.reporting, params.tree, 31, new, sev, o.fear, o.candour,
             np.zeros((E, params.tree.n), np.float32))
     kernels.sanitize_reports(*args)  # in order: fine
-    start, unit, kind, amount, sv = _sparse_arrivals(new, sev)
-    order = np.arange(len(unit))[::-1].copy()
-    from loyaltytrap.kernels import officers as ko
-
-    real = ko._sparse_arrivals
-    try:
-        ko._sparse_arrivals = lambda *_: (start, unit[order], kind[order], amount[order],
-                                          sv[order])
-        with pytest.raises(ValueError, match="order of the units"):
-            kernels.sanitize_reports(*args)
-    finally:
-        ko._sparse_arrivals = real
+    start, *entries = ko._sparse_arrivals(new, sev)
+    monkeypatch.setattr(ko, "_sparse_arrivals",
+                        lambda *_: (start, *(a[::-1].copy() for a in entries)))
+    with pytest.raises(ValueError, match="order of the units"):
+        kernels.sanitize_reports(*args)

@@ -215,11 +215,11 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
         for i in range(a_lo, a_hi):
             if kind[i] < 0:
                 held_sev[U0 + unit[i]] += sev_new[i]
-            if n_active > 0 and unit[i] < active[n_active - 1]:
-                raise ValueError("the arrivals must come in the order of the units")
-            if n_active == 0 or active[n_active - 1] != unit[i]:
+            if n_active == 0 or unit[i] > active[n_active - 1]:
                 active[n_active] = unit[i]
                 n_active += 1
+            elif unit[i] < active[n_active - 1]:
+                raise ValueError("the arrivals must come in the order of the units")
         # 3. sitreps, bottom-up
         top0 = top1 = top2 = 0.0
         top_age = 0.0

@@ -8,7 +8,8 @@ own index and state, never on how many members share a batch or which worker run
 Mechanisms consume uniforms in fixed-shape daily blocks (:meth:`Streams.uniform`), so the
 number of draws a member takes does not depend on its state; rarer draws whose count does
 depend on state (the attributes of a replacement officer) come from :meth:`Streams.sparse`,
-still from that member's own generator.
+still from that member's own generator. A compiled kernel that reads a daily block only in
+places may take it as :meth:`Streams.lazy_uniform`: the same numbers, computed only where read.
 """
 
 from __future__ import annotations
@@ -55,9 +56,24 @@ def _compiled_draw() -> tuple[Callable[..., Any], ...] | None:
 
     if not kernels.enabled():
         return None
-    from .kernels.uniforms import pcg64_state
+    from .kernels.uniforms import pcg64_state, skip_uniforms
 
-    return kernels.draw_uniforms, kernels.draw_uniform_days, pcg64_state
+    return kernels.draw_uniforms, kernels.draw_uniform_days, pcg64_state, skip_uniforms
+
+
+_JUMPS: dict[int, np.ndarray] = {}
+
+
+def jump_table(size: int) -> np.ndarray:
+    """The jump table (:func:`loyaltytrap.kernels.uniforms.jump_table`) for days of ``size``
+    uniforms a member, one per process for each size."""
+    K = size // 2 + 1
+    table = _JUMPS.get(K)
+    if table is None:
+        from .kernels import uniforms
+
+        table = _JUMPS[K] = uniforms.jump_table(K)
+    return table
 
 
 def stream_key(name: str) -> list[int]:
@@ -76,6 +92,24 @@ def member_generator(root_seed: int, member: int, stream: str) -> np.random.Gene
     """The generator of one member for one stream."""
     key = [int(root_seed), int(member), *stream_key(stream)]
     return np.random.default_rng(np.random.SeedSequence(key))
+
+
+@dataclass
+class _LazyDraws:
+    """Where the members' generators of one (stream, tag) read where needed stand: each
+    generator's PCG64 state at the start of the day after ``day`` (``st``), the jump table of
+    days of ``size`` numbers, and the last day handed out (its first states and the table)."""
+
+    st: np.ndarray
+    jt: np.ndarray
+    size: int
+    day: int = -1
+    out: tuple[np.ndarray, np.ndarray] | None = None
+
+    def take(self, idx: np.ndarray) -> _LazyDraws:
+        """The draws of the rows ``idx``."""
+        out = None if self.out is None else (self.out[0][idx], self.jt)
+        return _LazyDraws(self.st[idx], self.jt, self.size, self.day, out)
 
 
 @dataclass
@@ -119,6 +153,8 @@ class Streams:
         self._blocks: dict[tuple[str, str], tuple[int, np.ndarray, np.ndarray | None]] = {}
         # with it: (stream, tag) -> the generators' PCG64 states and the last draws
         self._daily: dict[tuple[str, str], _DailyDraws] = {}
+        # read where needed (lazy_uniform): (stream, tag) -> the generators' states
+        self._lazy: dict[tuple[str, str], _LazyDraws] = {}
         self._draw = _compiled_draw()
 
     def generators(self, stream: str) -> list[np.random.Generator]:
@@ -142,6 +178,8 @@ class Streams:
         The numbers are the same either way.
         """
         key = (stream, tag)
+        if key in self._lazy:
+            raise ValueError(f"the uniforms of {key} are read where needed (lazy_uniform)")
         if self._draw is not None:
             return self._uniform_daily(key, day, size)
         start = day - day % BLOCK_DAYS
@@ -160,7 +198,7 @@ class Streams:
 
     def _uniform_daily(self, key: tuple[str, str], day: int, size: int) -> np.ndarray:
         assert self._draw is not None
-        draw_day, draw_days, state_of = self._draw
+        draw_day, draw_days, state_of, _ = self._draw
         d = self._daily.get(key)
         if d is None:
             gens = self.generators(key[0] + ":" + key[1])
@@ -190,6 +228,44 @@ class Streams:
         d.out = out
         return out
 
+    def lazy_uniform(self, stream: str, tag: str, day: int,
+                     size: int) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
+        """The uniforms :meth:`uniform` would give, for a compiled kernel that reads only
+        some of them: the members' generator states at the start of ``day`` and the jump
+        table (:func:`loyaltytrap.kernels.uniforms.read_uniform` reads number j of member e
+        from them, the same float32 :meth:`uniform` puts at ``[e, j]``). Nothing is drawn:
+        the states jump a day ahead. Without the compiled kernels, :meth:`uniform`'s array.
+
+        The same rules as :meth:`uniform`, and a (stream, tag) is read one way or the other,
+        never both.
+        """
+        key = (stream, tag)
+        if self._draw is None:
+            return self.uniform(stream, tag, day, size)
+        if key in self._daily:
+            raise ValueError(f"the uniforms of {key} are drawn (uniform), not read lazily")
+        skip = self._draw[3]
+        d = self._lazy.get(key)
+        if d is None:
+            gens = self.generators(stream + ":" + tag)
+            d = _LazyDraws(np.array([self._draw[2](g) for g in gens], dtype=np.uint64),
+                           jump_table(size), size)
+            self._lazy[key] = d
+        elif day == d.day:
+            assert d.out is not None
+            return d.out
+        if day < d.day:
+            raise ValueError(f"uniforms of {key} asked for day {day} after day {d.day}")
+        if size != d.size:
+            raise ValueError(f"uniforms of {key} asked for {size} a member-day, not {d.size}")
+        for _ in range(day - d.day - 1):  # days nobody asked for
+            skip(d.st, d.jt, size)
+        first = d.st.copy()
+        skip(d.st, d.jt, size)
+        d.day = day
+        d.out = (first, d.jt)
+        return d.out
+
     def take(self, keep: np.ndarray) -> Streams:
         """The streams of the members in ``keep`` (boolean ``[E]``), with their generators and
         the uniforms already drawn, so that their sequences continue unchanged."""
@@ -199,6 +275,7 @@ class Streams:
         out._blocks = {k: (start, block, idx if rows is None else rows[idx])
                        for k, (start, block, rows) in self._blocks.items()}
         out._daily = {k: d.take(idx) for k, d in self._daily.items()}
+        out._lazy = {k: d.take(idx) for k, d in self._lazy.items()}
         out._draw = self._draw
         return out
 

@@ -25,7 +25,8 @@ its parameters packed once per batch (:func:`loyaltytrap.params.packed`):
   :func:`military_stress`, :func:`elite_stress`, :func:`regime_stress`), and what the front
   reads of the chain of command (:func:`front_inputs`);
 - the draws of each member's uniforms, a day or a block of days at a time
-  (:func:`draw_uniforms`, :func:`draw_uniform_days`).
+  (:func:`draw_uniforms`, :func:`draw_uniform_days`), or for the command day's sparse
+  readers only the numbers read (:mod:`loyaltytrap.kernels.uniforms`).
 
 ``tests/test_kernels*.py`` check each against its plain version, and a whole run with and
 without them. The engine uses them when Numba is installed and ``LOYALTYTRAP_KERNEL`` is not

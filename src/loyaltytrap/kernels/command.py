@@ -29,6 +29,7 @@ from ..mechanisms.reporting import ReportState
 from ..mechanisms.signoff import DecisionState
 from ..mechanisms.world import Pressure
 from ..params import member_array, packed, per_member
+from ..rng import jump_table
 from .blocks import rows
 from .leader import _no_surprise, _pairwise_sum, _react
 from .officers import _place_sparse, _signoff, _sitreps
@@ -323,8 +324,9 @@ def _packed_args(params: Any, E: int) -> dict[str, Any]:
     pk = _pack(params, E)
     pk["args"] = tuple(pk[k] for k in _ARGS)  # _command's parameters, in its order
     pk["args2"] = tuple(pk[k] for k in _ARGS2)
-    if not pk["queue_draws"]:  # what the sign-off is given instead: never read
-        pk["no_draws"] = np.zeros((E, 4, params.tree.n), np.float32)
+    if not pk["queue_draws"]:  # what the sign-off is given instead: never read (a day read
+        # where needed, as the drawn one is, so that _command is compiled once)
+        pk["no_draws"] = (np.zeros((E, 6), np.uint64), jump_table(4 * params.tree.n))
     return pk
 
 
@@ -343,6 +345,10 @@ def command_day(
     rp, dc, ld, o, pg = state.reports, state.decisions, state.leader, state.officers, state.purges
     D = pk["D"]
     u = streams.uniform
+    lazy = streams.lazy_uniform  # the streams the day reads only in places
+    u_queue = lazy("signoff", "queue", t, 4 * N) if pk["queue_draws"] else pk["no_draws"]
+    if isinstance(u_queue, np.ndarray):  # drawn (the kernels off when the streams were made)
+        u_queue = u_queue.reshape(E, 4, N)
     out = _command(
         rp.inflight, rp.inflight_sev, rp.inflight_age, rp.hidden, rp.hidden_sev, rp.hidden_age,
         rp.known, rp.unresolved, rp.pass_ema, rp.arisen_total, rp.relayed_total,
@@ -352,12 +358,10 @@ def command_day(
         o.fear, o.competence, o.candour, o.status, o.vacant_until,
         np.ascontiguousarray(front_pressure), member_array(supply_ratio, E),
         member_array(risk_aversion, E),
-        u("world", "arrival", t, U), u("world", "severity", t, U),
-        u("reporting", "sitrep", t, N),
-        u("signoff", "queue", t, 4 * N).reshape(E, 4, N) if pk["queue_draws"]
-        else pk["no_draws"],
+        u("world", "arrival", t, U), lazy("world", "severity", t, U),
+        lazy("reporting", "sitrep", t, N), u_queue,
         u("signoff", "reruns", t, 1), u("leader", "response", t, 1),
-        u("purges", "draw", t, N), *pk["args"], D, t % D if D > 0 else 0, *pk["args2"],
+        lazy("purges", "draw", t, N), *pk["args"], D, t % D if D > 0 else 0, *pk["args2"],
         int(t))
     (per, by_domain, by_level, inflight, inflight_sev, inflight_age, hidden, hidden_sev,
      hidden_age, candid, surfaced, surfaced_age, queue, queue_age, surprise, response, target,

@@ -14,6 +14,7 @@ from ..mechanisms.purges import PurgeParams
 from ..mechanisms.reporting import ReportingParams, ReportState
 from ..mechanisms.signoff import DecisionState, SignoffParams
 from ..params import col, per_member
+from .uniforms import uniform_of, uniform_source
 
 
 @numba.njit(inline="always")
@@ -48,6 +49,7 @@ def _place_sparse(edges, u_arrival, u_severity, severity_mean):  # pragma: no co
     kind = np.empty(2 * E * U, dtype=np.int64)
     amount = np.empty(2 * E * U)
     sev = np.empty(2 * E * U)
+    sd, sst, sjt, slazy = uniform_source(u_severity)
     m = 0
     for e in range(E):
         start[e] = m
@@ -69,7 +71,8 @@ def _place_sparse(edges, u_arrival, u_severity, severity_mean):  # pragma: no co
                     unit[m + 1] = j
                     kind[m + 1] = -1
                     amount[m + 1] = 0.0
-                    sev[m + 1] = -severity_mean[e] * np.log1p(-np.float64(u_severity[e, j]))
+                    sev[m + 1] = -severity_mean[e] * np.log1p(
+                        -np.float64(uniform_of(sd, sst, sjt, slazy, e, j)))
                     m += 2
                 lower = edges[e, k]
     start[E] = m
@@ -149,6 +152,7 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
     held = np.empty((3, N))  # what each officer holds today, by domain
     held_sev = np.empty(N)
     held_age = np.empty(N)
+    ud, ust, ujt, lazy = uniform_source(u)
     active = np.empty(N, dtype=np.int64)
     for e in range(E):
         ko0, ko1, ko2 = keep_o[e, 0], keep_o[e, 1], keep_o[e, 2]
@@ -226,7 +230,7 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
         sens_e = sens[e]
         pc_e = p_const[e]
         t0, t1, t2 = hidden[e, 0], hidden[e, 1], hidden[e, 2]
-        ue, fe, ce = u[e], fear[e], candour[e]
+        fe, ce = fear[e], candour[e]
         for lvl in range(L - 1, -1, -1):
             off = offsets[lvl]
             b = sizes[lvl] // sizes[lvl - 1] if lvl > 0 else 1
@@ -246,7 +250,7 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
                     p_scrub = min(max(sens_e * fe[n] * (1.0 - ce[n]), 0.0), 1.0)
                 else:
                     p_scrub = pc_e
-                if ue[n] < p_scrub:  # buried here
+                if uniform_of(ud, ust, ujt, lazy, e, n) < p_scrub:  # buried here
                     scr += amount
                     t0[n] += x0
                     t1[n] += x1
@@ -335,6 +339,7 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
     passed_age = np.empty(N)
     lat = np.empty(N)
     cnt = np.empty(N)
+    ud, ust, ujt, lazy = uniform_source(u)  # [E, 4 N]: the four draws of a post
     U0 = offsets[L - 1]
     level = np.empty(N, dtype=np.int64)
     for lvl in range(L):
@@ -370,10 +375,10 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
                 pe = esc_base[e] + esc_fear[e] * fear[e, n] + esc_money[e]
                 pe = min(max(pe, 0.0), 1.0)
             qn = queue[e, n]
-            taken = min(qn, np.floor(cap + u[e, 0, n]))
+            taken = min(qn, np.floor(cap + uniform_of(ud, ust, ujt, lazy, e, n)))
             mean_age = age[e, n] / max(qn, 1e-12) if qn > 0 else 0.0
             taken_age = taken * mean_age
-            ps = min(np.floor(taken * pe + u[e, 1, n]), taken)
+            ps = min(np.floor(taken * pe + uniform_of(ud, ust, ujt, lazy, e, N + n)), taken)
             ow = taken - ps
             if not enabled:
                 ps = 0.0
@@ -382,7 +387,8 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
             passed_age[n] = ps * mean_age
             owned[n] = ow
             owned_age[n] = ow * mean_age
-            wk = min(np.floor(ow * competence[e, n] + u[e, 2, n]), ow)
+            wk = min(np.floor(ow * competence[e, n]
+                              + uniform_of(ud, ust, ujt, lazy, e, 2 * N + n)), ow)
             queue[e, n] = qn - taken + (ow - wk)
             age[e, n] = age[e, n] - taken_age + (ow - wk) * mean_age
             owned_by_level[e, lvl] += ow
@@ -409,7 +415,7 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
                 age[e, n] = a if a > 0.0 else 0.0
                 continue
             mean_age = age[e, n] / max(qn, 1e-12) if qn > 0 else 0.0
-            ex = min(np.floor(qn * expiry[e] + u[e, 3, n]), qn)
+            ex = min(np.floor(qn * expiry[e] + uniform_of(ud, ust, ujt, lazy, e, 3 * N + n)), qn)
             ex_tot += ex
             queue[e, n] = qn - ex
             a = age[e, n] - ex * mean_age

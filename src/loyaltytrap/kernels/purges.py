@@ -28,6 +28,7 @@ from ..mechanisms.purges import (
 from ..params import col
 from ..rng import Streams
 from .leader import _pairwise_sum
+from .uniforms import uniform_of, uniform_source
 
 # rows of the per-member parameter matrix ``[len(_PARAMS) + 1, E]`` (the last row: threat)
 _PARAMS = ("fear_baseline", "fear_decay", "liability_hazard", "liability_competence",
@@ -38,20 +39,31 @@ _PARAMS = ("fear_baseline", "fear_decay", "liability_hazard", "liability_compete
  _VACANCY, _SPREAD_LEVEL, _SPREAD_ALL, _THREAT) = range(len(_PARAMS) + 1)
 
 
+@numba.njit(inline="always")
+def _read(status, e0, e1, e2):  # pragma: no cover - compiled
+    # whether an officer's uniform can put him under an edge of the cascade below: a serving
+    # officer, an edge above 0 (else he falls through whatever it is, and a day read where
+    # needed does not compute it)
+    return (status == SERVING) & ((e0 > 0.0) | (e1 > 0.0) | (e2 > 0.0))  # no branches
+
+
 @numba.njit(cache=True)
 def _draw_purges(fear0, status0, vacant0, competence, candid, surfaced, u, target, pm,
                  cand_exp, scape_exp, max_level, day, offsets,
                  sizes):  # pragma: no cover - compiled
     # _purge_draw member by member, then the scapegoat; the purged pairs in row-major order.
-    # Each level's loop is branch-free (it vectorises): u >= 0 makes "no cause" the fall-
-    # through of the cascade, and where a level's probabilities cannot sum above 1 the
-    # normalisation divides by 1 (exactly the probabilities), so only such levels divide.
+    # u >= 0 makes "no cause" the fall-through of the cascade, so an officer's uniform is
+    # read only where an edge is above 0 (_read), and where a level's probabilities cannot
+    # sum above 1 the normalisation divides by 1 (exactly the probabilities), so only such
+    # levels divide.
     E, N = fear0.shape
     L = sizes.shape[0]
     fear = np.empty_like(fear0)
     status = np.empty_like(status0)
     cause = np.empty((E, N), dtype=np.int8)
     counts = np.zeros(E, dtype=np.int64)
+    ud, ust, ujt, lazy = uniform_source(u)
+    need_row = np.empty(N, dtype=np.bool_)
     for e in range(E):
         base = pm[_BASE, e]
         keep = 1.0 - pm[_DECAY, e]
@@ -78,31 +90,43 @@ def _draw_purges(fear0, status0, vacant0, competence, candid, surfaced, u, targe
             cd = candid[e, lo:hi]
             sf = surfaced[e, lo:hi]
             co = competence[e, lo:hi]
-            ue = u[e, lo:hi]
             ca = cause[e, lo:hi]
+            need = need_row[lo:hi]
             if (pc_l + ps_l) + pl_l <= 1.0:
+                # first, branch-free (it vectorises), who can be purged at all; then their
+                # uniforms, and the cause each falls under
+                n_read = 0
                 if pl_l == 0.0:  # no liability here: competence is not read
                     for j in range(hi - lo):
-                        x = np.float64(ue[j])
                         e0 = pc_l if cd[j] else 0.0
                         e1 = e0 + (ps_l if sf[j] > 0 else 0.0)
-                        c = 1 if x < e1 else -1
-                        c = 0 if x < e0 else c
-                        c = c if sv[j] == SERVING else -1
-                        ca[j] = c
-                        cnt += c >= 0
+                        r = _read(sv[j], e0, e1, 0.0)
+                        need[j] = r
+                        n_read += r
+                        ca[j] = -1
                 else:
                     for j in range(hi - lo):
-                        x = np.float64(ue[j])
                         e0 = pc_l if cd[j] else 0.0
                         e1 = e0 + (ps_l if sf[j] > 0 else 0.0)
                         e2 = e1 + (pl_l if co[j] > liab_comp else 0.0)
-                        c = 2 if x < e2 else -1
-                        c = 1 if x < e1 else c
-                        c = 0 if x < e0 else c
-                        c = c if sv[j] == SERVING else -1
-                        ca[j] = c
-                        cnt += c >= 0
+                        r = _read(sv[j], e0, e1, e2)
+                        need[j] = r
+                        n_read += r
+                        ca[j] = -1
+                if n_read == 0:
+                    continue
+                for j in range(hi - lo):
+                    if not need[j]:
+                        continue
+                    e0 = pc_l if cd[j] else 0.0
+                    e1 = e0 + (ps_l if sf[j] > 0 else 0.0)
+                    e2 = e1 + (pl_l if co[j] > liab_comp else 0.0)
+                    x = np.float64(uniform_of(ud, ust, ujt, lazy, e, lo + j))
+                    c = 2 if x < e2 else -1
+                    c = 1 if x < e1 else c
+                    c = 0 if x < e0 else c
+                    ca[j] = c
+                    cnt += c >= 0
             else:
                 for j in range(hi - lo):
                     c = -1
@@ -114,7 +138,8 @@ def _draw_purges(fear0, status0, vacant0, competence, candid, surfaced, u, targe
                         e0 = pc / norm
                         e1 = e0 + ps / norm
                         e2 = e1 + pl / norm
-                        x = np.float64(ue[j])
+                        x = (np.float64(uniform_of(ud, ust, ujt, lazy, e, lo + j))
+                             if _read(SERVING, e0, e1, e2) else 1.0)
                         if x < e0:
                             c = 0
                         elif x < e1:

@@ -5,6 +5,8 @@ command day, which reads its four streams so, against the plain one, which draws
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -169,3 +171,38 @@ def test_the_sign_off_reads_only_what_it_needs(small: Scenario, daily_states) ->
     _same(out[0], out[1])
     fixed, expired, escalated = out[0][4], out[0][5], out[0][6]
     assert fixed.sum() > 0 and expired.sum() > 0 and escalated.sum() > 0  # all four drawn
+
+
+def test_compiled_code_is_dropped_when_a_kernel_source_changes(tmp_path) -> None:
+    # Numba's cache checks only the cached function's own file: a change in a file whose
+    # functions are compiled into it must clear the cache
+    src, cache = tmp_path / "src", tmp_path / "src" / "__pycache__"
+    src.mkdir()
+    a, b = src / "a.py", src / "b.py"
+    a.write_text("X = 1\n")
+    b.write_text("Y = 2\n")
+    cache.mkdir()
+    (cache / "a.f-1.py311.nbi").write_bytes(b"index")
+    (cache / "a.f-1.py311.1.nbc").write_bytes(b"code")
+    (cache / "a.cpython-311.pyc").write_bytes(b"bytecode")
+    assert kernels.drop_stale_caches([a, b], cache)  # no digest yet: compiled from what?
+    assert sorted(p.name for p in cache.iterdir()) == ["a.cpython-311.pyc",
+                                                        "loyaltytrap-sources.sha256"]
+    (cache / "a.f-1.py311.nbi").write_bytes(b"index")  # compiled again from these sources
+    assert not kernels.drop_stale_caches([b, a], cache)  # unchanged: kept
+    assert (cache / "a.f-1.py311.nbi").exists()
+    b.write_text("Y = 3\n")  # the other file changed
+    assert kernels.drop_stale_caches([a, b], cache)
+    assert not (cache / "a.f-1.py311.nbi").exists()
+    assert not kernels.drop_stale_caches([a, b], cache)
+
+
+def test_the_package_keeps_the_digest_of_its_kernel_sources() -> None:
+    from pathlib import Path
+
+    here = Path(kernels.__file__).resolve().parent
+    names = {p.name for p in kernels._kernel_sources()}
+    assert {"command.py", "purges.py", "uniforms.py", "hierarchy.py", "params.py"} <= names
+    cache = here / "__pycache__"
+    if os.access(here, os.W_OK):  # an installed copy may be read-only: then nothing is kept
+        assert not kernels.drop_stale_caches(kernels._kernel_sources(), cache)

@@ -36,7 +36,10 @@ Numba's ``parallel=True`` was slower on this 2-core machine; see docs/performanc
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Iterable
+from pathlib import Path
 
 try:  # Numba is optional: without it the plain NumPy versions run
     import numba  # noqa: F401
@@ -51,7 +54,50 @@ def enabled() -> bool:
     return HAVE_NUMBA and os.environ.get("LOYALTYTRAP_KERNEL", "numba") != "numpy"
 
 
+def drop_stale_caches(sources: Iterable[Path], cache: Path) -> bool:
+    """Delete Numba's cached machine code in ``cache`` (``*.nbi``, ``*.nbc``) unless it was
+    compiled from these ``sources`` exactly (a digest of them kept beside it); True when
+    deleted.
+
+    Numba checks only the source file of the function it caches, not the files of the
+    functions compiled into it: after a change to ``purges.py``, the command day of
+    ``command.py`` would load its cached code with the old purge draw in it. Kernels read
+    constants and call functions across these files, so any change to one of them
+    recompiles all. A cache that cannot be written is left alone.
+    """
+    h = hashlib.sha256()
+    for f in sorted(sources):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    digest = h.hexdigest()
+    stamp = cache / "loyaltytrap-sources.sha256"
+    try:
+        if stamp.read_text() == digest:
+            return False
+    except OSError:
+        pass
+    try:
+        for f in [*cache.glob("*.nbi"), *cache.glob("*.nbc")]:
+            f.unlink()
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:
+        return False
+    return True
+
+
+def _kernel_sources() -> list[Path]:
+    """The files the kernels are compiled from: this package, the mechanisms (their
+    constants), the parameters and the streams."""
+    here = Path(__file__).resolve().parent
+    root = here.parent
+    return [*here.glob("*.py"), *(root / "mechanisms").glob("*.py"), root / "params.py",
+            root / "rng.py"]
+
+
 if HAVE_NUMBA:
+    drop_stale_caches(_kernel_sources(), Path(__file__).resolve().parent / "__pycache__")
+
     from .allies import lose_allies
     from .command import command_day
     from .elites import move_agents, unnerve_elites
@@ -88,6 +134,7 @@ __all__ = [
     "draw_causes",
     "draw_uniform_days",
     "draw_uniforms",
+    "drop_stale_caches",
     "elite_stress",
     "enabled",
     "fight",

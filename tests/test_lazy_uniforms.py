@@ -89,7 +89,7 @@ def test_a_stream_is_read_one_way_only_and_in_order() -> None:
     with pytest.raises(ValueError, match="after day 4"):
         s.lazy_uniform("purges", "draw", 3, 10)
     with pytest.raises(ValueError, match="not 10"):
-        s.lazy_uniform("purges", "draw", 5, 11)
+        s.lazy_uniform("purges", "draw", 4, 11)  # even the day already handed out
     s.uniform("world", "arrival", 0, 10)
     with pytest.raises(ValueError, match="not read lazily"):
         s.lazy_uniform("world", "arrival", 1, 10)

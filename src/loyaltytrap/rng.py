@@ -232,8 +232,8 @@ class Streams:
                      size: int) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
         """The uniforms :meth:`uniform` would give, for a compiled kernel that reads only
         some of them: the members' generator states at the start of ``day`` and the jump
-        table (:func:`loyaltytrap.kernels.uniforms.read_uniform` reads number j of member e
-        from them, the same float32 :meth:`uniform` puts at ``[e, j]``). Nothing is drawn:
+        table (:func:`loyaltytrap.kernels.uniforms.uniform_at` computes number j of member e
+        from them, the float32 :meth:`uniform` puts at ``[e, j]``). Nothing is drawn:
         the states jump a day ahead. Without the compiled kernels, :meth:`uniform`'s array.
 
         The same rules as :meth:`uniform`, and a (stream, tag) is read one way or the other,
@@ -251,13 +251,13 @@ class Streams:
             d = _LazyDraws(np.array([self._draw[2](g) for g in gens], dtype=np.uint64),
                            jump_table(size), size)
             self._lazy[key] = d
-        elif day == d.day:
+        if size != d.size:
+            raise ValueError(f"uniforms of {key} asked for {size} a member-day, not {d.size}")
+        if day == d.day:
             assert d.out is not None
             return d.out
         if day < d.day:
             raise ValueError(f"uniforms of {key} asked for day {day} after day {d.day}")
-        if size != d.size:
-            raise ValueError(f"uniforms of {key} asked for {size} a member-day, not {d.size}")
         for _ in range(day - d.day - 1):  # days nobody asked for
             skip(d.st, d.jt, size)
         first = d.st.copy()

@@ -333,10 +333,12 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
     expired = np.zeros(E)
     escalated = np.zeros(E)
     p90 = np.full(E, np.nan)
-    owned = np.empty(N)
-    owned_age = np.empty(N)
-    passed = np.empty(N)
-    passed_age = np.empty(N)
+    # scratch rows, zero but where a member's posts took something up (cleared after it)
+    owned = np.zeros(N)
+    owned_age = np.zeros(N)
+    passed = np.zeros(N)
+    passed_age = np.zeros(N)
+    took = np.empty(N, dtype=np.int64)  # the posts that did
     lat = np.empty(N)
     cnt = np.empty(N)
     ud, ust, ujt, lazy = uniform_source(u)  # [E, 4 N]: the four draws of a post
@@ -356,11 +358,12 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
         oa_tot = 0.0
         # what a post passes up and owns is zero unless something waits and can be taken up
         # (as below, without draws); the empty queue is tested first, before anything else is
-        # read: at most posts nothing waits (6-7 % of them hold a queue by day 300)
-        passed[:] = 0.0
-        passed_age[:] = 0.0
-        owned[:] = 0.0
-        owned_age[:] = 0.0
+        # read: at most posts nothing waits (6-7 % of them hold a queue by day 300). Where no
+        # post passes anything up, the pass up the levels would add only zeros, and where
+        # none owns anything there is no latency to rank: both are skipped
+        n_took = 0
+        any_passed = False
+        any_owned = False
         for n in range(N):
             if queue[e, n] == 0.0:
                 continue
@@ -387,6 +390,10 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
             passed_age[n] = ps * mean_age
             owned[n] = ow
             owned_age[n] = ow * mean_age
+            took[n_took] = n
+            n_took += 1
+            any_passed = any_passed or passed[n] != 0.0 or passed_age[n] != 0.0  # NaN too
+            any_owned = any_owned or ow > 0
             wk = min(np.floor(ow * competence[e, n]
                               + uniform_of(ud, ust, ujt, lazy, e, 2 * N + n)), ow)
             queue[e, n] = qn - taken + (ow - wk)
@@ -395,7 +402,7 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
             oa_tot += ow * mean_age
             wk_tot += wk
             ps_tot += ps
-        for lvl in range(L - 1, 0, -1):
+        for lvl in range(L - 1 if any_passed else 0, 0, -1):
             off = offsets[lvl]
             up_off = offsets[lvl - 1]
             b = sizes[lvl] // sizes[lvl - 1]
@@ -426,7 +433,7 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
         escalated[e] = ps_tot
         # quantile q of the latency of today's decisions, as plain latency_quantile
         m = 0
-        for n in range(N):
+        for n in range(N if any_owned else 0):
             if owned[n] > 0:
                 lat[m] = owned_age[n] / max(owned[n], 1e-12)
                 cnt[m] = owned[n]
@@ -442,6 +449,12 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
                 if cum >= q * tot:
                     p90[e] = lat[order[i]]
                     break
+        for i in range(n_took):  # the scratch rows zero again for the next member
+            n = took[i]
+            passed[n] = 0.0
+            passed_age[n] = 0.0
+            owned[n] = 0.0
+            owned_age[n] = 0.0
     return queue, age, owned_by_level, owned_age_tot, fixed, expired, escalated, p90
 
 

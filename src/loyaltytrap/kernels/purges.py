@@ -63,7 +63,6 @@ def _draw_purges(fear0, status0, vacant0, competence, candid, surfaced, u, targe
     cause = np.empty((E, N), dtype=np.int8)
     counts = np.zeros(E, dtype=np.int64)
     ud, ust, ujt, lazy = uniform_source(u)
-    need_row = np.empty(N, dtype=np.bool_)
     for e in range(E):
         base = pm[_BASE, e]
         keep = 1.0 - pm[_DECAY, e]
@@ -91,32 +90,29 @@ def _draw_purges(fear0, status0, vacant0, competence, candid, surfaced, u, targe
             sf = surfaced[e, lo:hi]
             co = competence[e, lo:hi]
             ca = cause[e, lo:hi]
-            need = need_row[lo:hi]
             if (pc_l + ps_l) + pl_l <= 1.0:
-                # first, branch-free (it vectorises), who can be purged at all; then their
-                # uniforms, and the cause each falls under
+                # first, branch-free, who can be purged at all (marked -2 in the causes); then
+                # their uniforms, and the cause each falls under
                 n_read = 0
                 if pl_l == 0.0:  # no liability here: competence is not read
                     for j in range(hi - lo):
                         e0 = pc_l if cd[j] else 0.0
                         e1 = e0 + (ps_l if sf[j] > 0 else 0.0)
-                        r = _read(sv[j], e0, e1, 0.0)
-                        need[j] = r
+                        r = np.int8(_read(sv[j], e0, e1, 0.0))
                         n_read += r
-                        ca[j] = -1
+                        ca[j] = np.int8(-1) - r  # -2: to be read
                 else:
                     for j in range(hi - lo):
                         e0 = pc_l if cd[j] else 0.0
                         e1 = e0 + (ps_l if sf[j] > 0 else 0.0)
                         e2 = e1 + (pl_l if co[j] > liab_comp else 0.0)
-                        r = _read(sv[j], e0, e1, e2)
-                        need[j] = r
+                        r = np.int8(_read(sv[j], e0, e1, e2))
                         n_read += r
-                        ca[j] = -1
+                        ca[j] = np.int8(-1) - r  # -2: to be read
                 if n_read == 0:
                     continue
                 for j in range(hi - lo):
-                    if not need[j]:
+                    if ca[j] != -2:
                         continue
                     e0 = pc_l if cd[j] else 0.0
                     e1 = e0 + (ps_l if sf[j] > 0 else 0.0)

@@ -347,8 +347,6 @@ def command_day(
     u = streams.uniform
     lazy = streams.lazy_uniform  # the streams the day reads only in places
     u_queue = lazy("signoff", "queue", t, 4 * N) if pk["queue_draws"] else pk["no_draws"]
-    if isinstance(u_queue, np.ndarray):  # drawn (the kernels off when the streams were made)
-        u_queue = u_queue.reshape(E, 4, N)
     out = _command(
         rp.inflight, rp.inflight_sev, rp.inflight_age, rp.hidden, rp.hidden_sev, rp.hidden_age,
         rp.known, rp.unresolved, rp.pass_ema, rp.arisen_total, rp.relayed_total,

@@ -359,11 +359,9 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
         # what a post passes up and owns is zero unless something waits and can be taken up
         # (as below, without draws); the empty queue is tested first, before anything else is
         # read: at most posts nothing waits (6-7 % of them hold a queue by day 300). Where no
-        # post passes anything up, the pass up the levels would add only zeros, and where
-        # none owns anything there is no latency to rank: both are skipped
+        # post passes anything up, the pass up the levels would add only zeros: it is skipped
         n_took = 0
         any_passed = False
-        any_owned = False
         for n in range(N):
             if queue[e, n] == 0.0:
                 continue
@@ -393,7 +391,6 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
             took[n_took] = n
             n_took += 1
             any_passed = any_passed or passed[n] != 0.0 or passed_age[n] != 0.0  # NaN too
-            any_owned = any_owned or ow > 0
             wk = min(np.floor(ow * competence[e, n]
                               + uniform_of(ud, ust, ujt, lazy, e, 2 * N + n)), ow)
             queue[e, n] = qn - taken + (ow - wk)
@@ -431,9 +428,11 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
         fixed[e] = wk_tot
         expired[e] = ex_tot
         escalated[e] = ps_tot
-        # quantile q of the latency of today's decisions, as plain latency_quantile
+        # quantile q of the latency of today's decisions, as plain latency_quantile (only the
+        # posts that took something up can own any, listed in the order of the posts)
         m = 0
-        for n in range(N if any_owned else 0):
+        for i in range(n_took):
+            n = took[i]
             if owned[n] > 0:
                 lat[m] = owned_age[n] / max(owned[n], 1e-12)
                 cnt[m] = owned[n]

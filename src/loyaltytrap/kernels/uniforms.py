@@ -42,10 +42,10 @@ def pcg64_state(g: np.random.Generator) -> list[int]:
 
 
 @intrinsic
-def _lcg_step(typingctx, hi, lo, inc_hi, inc_lo):  # pragma: no cover - compiled
-    # (hi, lo) * multiplier + (inc_hi, inc_lo) mod 2**128, as two uint64 words
+def _mul_add128(typingctx, ah, al, bh, bl, ch, cl):  # pragma: no cover - compiled
+    # (ah, al) * (bh, bl) + (ch, cl) mod 2**128, as two uint64 words
     u64 = types.uint64
-    sig = types.UniTuple(u64, 2)(u64, u64, u64, u64)
+    sig = types.UniTuple(u64, 2)(u64, u64, u64, u64, u64, u64)
 
     def codegen(context, builder, signature, args):
         i64, i128 = ir.IntType(64), ir.IntType(128)
@@ -54,12 +54,22 @@ def _lcg_step(typingctx, hi, lo, inc_hi, inc_lo):  # pragma: no cover - compiled
             return builder.or_(builder.shl(builder.zext(h, i128), ir.Constant(i128, 64)),
                                builder.zext(low, i128))
 
-        r = builder.add(builder.mul(wide(args[0], args[1]), ir.Constant(i128, _MULTIPLIER)),
-                        wide(args[2], args[3]))
+        r = builder.add(builder.mul(wide(args[0], args[1]), wide(args[2], args[3])),
+                        wide(args[4], args[5]))
         return context.make_tuple(builder, signature.return_type, [
             builder.trunc(builder.lshr(r, ir.Constant(i128, 64)), i64), builder.trunc(r, i64)])
 
     return sig, codegen
+
+
+_MULT_HI = np.uint64(_MULTIPLIER >> 64)
+_MULT_LO = np.uint64(_MULTIPLIER & _MASK64)
+
+
+@numba.njit(inline="always")
+def _lcg_step(hi, lo, inc_hi, inc_lo):  # pragma: no cover - compiled
+    # (hi, lo) * multiplier + (inc_hi, inc_lo) mod 2**128, as two uint64 words
+    return _mul_add128(_MULT_HI, _MULT_LO, hi, lo, inc_hi, inc_lo)
 
 
 @numba.njit(inline="always")
@@ -131,27 +141,6 @@ def draw_uniform_days(st, out):  # pragma: no cover - compiled
 # table: Streams.lazy_uniform) reads only the numbers it uses; the rest are never computed,
 # and every number read is the one the dense draw would have put there.
 A_HI, A_LO, G_HI, G_LO = range(4)  # columns of a jump table row
-
-
-@intrinsic
-def _mul_add128(typingctx, ah, al, bh, bl, ch, cl):  # pragma: no cover - compiled
-    # (ah, al) * (bh, bl) + (ch, cl) mod 2**128, as two uint64 words
-    u64 = types.uint64
-    sig = types.UniTuple(u64, 2)(u64, u64, u64, u64, u64, u64)
-
-    def codegen(context, builder, signature, args):
-        i64, i128 = ir.IntType(64), ir.IntType(128)
-
-        def wide(h, low):
-            return builder.or_(builder.shl(builder.zext(h, i128), ir.Constant(i128, 64)),
-                               builder.zext(low, i128))
-
-        r = builder.add(builder.mul(wide(args[0], args[1]), wide(args[2], args[3])),
-                        wide(args[4], args[5]))
-        return context.make_tuple(builder, signature.return_type, [
-            builder.trunc(builder.lshr(r, ir.Constant(i128, 64)), i64), builder.trunc(r, i64)])
-
-    return sig, codegen
 
 
 @numba.njit(cache=True)

@@ -28,6 +28,32 @@ def _kept(a0, a1, a2, k0, k1, k2):  # pragma: no cover - compiled
     return b0, b1, b2, kept, (kept / max(tot, 1e-12) if tot > 1e-12 else 1.0)
 
 
+@numba.njit(cache=True)
+def _kept_row(s0, s1, s2, sev0, age0, t0, t1, t2, sev, age, k0, k1,
+              k2, g):  # pragma: no cover - compiled
+    # _kept along one row of officers: the compartments s shrunk by the shares k into t, their
+    # severity shrunk and grown by g, their age shrunk and aged a day by what is kept. A
+    # function of its own, on rows: written inline in a loop over the members, on row views
+    # of the members' arrays, the loop ran along the scalar path that branches on every
+    # officer (0.45 ms against 0.08 ms a day at 64 members, the kernel's setting)
+    for n in range(s0.shape[0]):
+        t0[n], t1[n], t2[n], kept, f = _kept(s0[n], s1[n], s2[n], k0, k1, k2)
+        sev[n] = (sev0[n] * f) * g
+        age[n] = age0[n] * f + kept
+
+
+@numba.njit(cache=True)
+def _due_row(s0, s1, s2, sev0, age0, t0, t1, t2, sev, age, k0, k1,
+             k2):  # pragma: no cover - compiled
+    # the news due today in flight, shrunk as _kept_row shrinks it, added to nothing (the
+    # plain version adds the slot to a row of zeros: -0.0 becomes +0.0)
+    for n in range(s0.shape[0]):
+        x0, x1, x2, kept, f = _kept(s0[n], s1[n], s2[n], k0, k1, k2)
+        t0[n], t1[n], t2[n] = 0.0 + x0, 0.0 + x1, 0.0 + x2
+        sev[n] = 0.0 + sev0[n] * f
+        age[n] = 0.0 + (age0[n] * f + kept)
+
+
 @numba.njit(inline="always")
 def _arrivals_of(arrivals, e):  # pragma: no cover - compiled
     # member e's entries of the sparse arrivals (see _place_sparse)
@@ -159,14 +185,10 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
         kh0, kh1, kh2 = keep_h[e, 0], keep_h[e, 1], keep_h[e, 2]
         g1 = 1.0 + growth[e]
         # 1. the buried stocks
-        s0, s1, s2 = hidden0[e, 0], hidden0[e, 1], hidden0[e, 2]
-        t0, t1, t2 = hidden[e, 0], hidden[e, 1], hidden[e, 2]
-        sev0, age0 = hidden_sev0[e], hidden_age0[e]
+        _kept_row(hidden0[e, 0], hidden0[e, 1], hidden0[e, 2], hidden_sev0[e], hidden_age0[e],
+                  hidden[e, 0], hidden[e, 1], hidden[e, 2], hidden_sev[e], hidden_age[e],
+                  kh0, kh1, kh2, g1)
         sev, age = hidden_sev[e], hidden_age[e]
-        for n in range(N):
-            t0[n], t1[n], t2[n], kept, f = _kept(s0[n], s1[n], s2[n], kh0, kh1, kh2)
-            sev[n] = (sev0[n] * f) * g1
-            age[n] = age0[n] * f + kept
         # 2. the news each officer holds; the slots in flight not due today keep theirs
         #    (shrunk), which ages a day; the slot due today is refilled in pass 3. News is in
         #    flight only to the P officers above the units (numbered first): a unit holds
@@ -187,21 +209,15 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
             f0, f1, f2 = inflight0[e, d, 0], inflight0[e, d, 1], inflight0[e, d, 2]
             fsev, fage = inflight_sev0[e, d], inflight_age0[e, d]
             if d == slot:  # due today: held by its officer
-                for n in range(P):
-                    x0, x1, x2, kept, f = _kept(f0[n], f1[n], f2[n], ko0, ko1, ko2)
-                    h0[n], h1[n], h2[n] = 0.0 + x0, 0.0 + x1, 0.0 + x2
-                    held_sev[n] = 0.0 + fsev[n] * f
-                    held_age[n] = 0.0 + (fage[n] * f + kept)
+                _due_row(f0, f1, f2, fsev, fage, h0[:P], h1[:P], h2[:P], held_sev[:P],
+                         held_age[:P], ko0, ko1, ko2)
                 inflight[e, d] = 0.0
                 inflight_sev[e, d] = 0.0
                 inflight_age[e, d] = 0.0
                 continue
-            t0, t1, t2 = inflight[e, d, 0], inflight[e, d, 1], inflight[e, d, 2]
-            tsev, tage = inflight_sev[e, d], inflight_age[e, d]
-            for n in range(P):
-                t0[n], t1[n], t2[n], kept, f = _kept(f0[n], f1[n], f2[n], ko0, ko1, ko2)
-                tsev[n] = fsev[n] * f
-                tage[n] = fage[n] * f + kept
+            _kept_row(f0, f1, f2, fsev, fage, inflight[e, d, 0], inflight[e, d, 1],
+                      inflight[e, d, 2], inflight_sev[e, d], inflight_age[e, d],
+                      ko0, ko1, ko2, 1.0)  # (x 1.0: exact)
         # the units' new problems (the arrivals: only where there are any, which is what
         # adding the zeros of the other units would give)
         a_lo, a_hi, unit, kind, amount, sev_new = _arrivals_of(arrivals, e)

@@ -334,6 +334,22 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
 
 
 @numba.njit(cache=True)
+def _carry_row(queue0, age0, queue, age):  # pragma: no cover - compiled
+    # yesterday's queues, a day older (a function on rows: see _kept_row)
+    for n in range(queue0.shape[0]):
+        queue[n] = queue0[n]
+        age[n] = age0[n] + queue0[n]
+
+
+@numba.njit(cache=True)
+def _clamp_row(age):  # pragma: no cover - compiled
+    # ages never below zero (NaN becomes 0.0, as a > 0.0 is False for it)
+    for n in range(age.shape[0]):
+        a = age[n]
+        age[n] = a if a > 0.0 else 0.0
+
+
+@numba.njit(cache=True)
 def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, esc_fear,
              esc_money, fear, competence, expiry, u, offsets, sizes, enabled,
              q):  # pragma: no cover - compiled
@@ -364,9 +380,11 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
         for j in range(sizes[lvl]):
             level[offsets[lvl] + j] = lvl
     for e in range(E):
-        for n in range(N):
-            queue[e, n] = queue0[e, n]
-            age[e, n] = age0[e, n] + queue0[e, n]
+        _carry_row(queue0[e], age0[e], queue[e], age[e])
+        # no post takes anything up, serving or vacant (0 x a finite share of nothing)
+        idle = vacancy_cap[e] * 0.0 == 0.0
+        for lvl in range(L):
+            idle = idle and cap_level[e, lvl] == 0.0
         for j in range(sizes[L - 1]):
             queue[e, U0 + j] += new_req[e, j]
         wk_tot = 0.0
@@ -375,10 +393,11 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
         # what a post passes up and owns is zero unless something waits and can be taken up
         # (as below, without draws); the empty queue is tested first, before anything else is
         # read: at most posts nothing waits (6-7 % of them hold a queue by day 300). Where no
-        # post passes anything up, the pass up the levels would add only zeros: it is skipped
+        # post can take anything up (the kernel's setting), no post is visited; where no post
+        # passes anything up, the pass up the levels would add only zeros: it is skipped
         n_took = 0
         any_passed = False
-        for n in range(N):
+        for n in range(0 if idle else N):
             if queue[e, n] == 0.0:
                 continue
             lvl = level[n]
@@ -428,9 +447,11 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
                 queue[e, up_off + pj] += aq
                 age[e, up_off + pj] += aa
         ex_tot = 0.0
-        for n in range(N):
+        if expiry[e] == 0.0:  # nothing written off (as below, no draw)
+            _clamp_row(age[e])
+        for n in range(N if expiry[e] != 0.0 else 0):
             qn = queue[e, n]
-            if qn == 0.0 or expiry[e] == 0.0:  # nothing written off (as below, no draw)
+            if qn == 0.0:  # nothing written off (as below, no draw)
                 a = age[e, n]
                 age[e, n] = a if a > 0.0 else 0.0
                 continue

@@ -218,10 +218,14 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
         state.industry, params.industry, t, strikes.capacity, strikes.tools, circumvention,
         granted[:, 0], streams.uniform("industry", "draw", t, 1))
     # 5. M8: the front bleeds, as effective as its supplies, equipment, officers, orders and
-    #    picture of the truth allow (the chain of command as it stood yesterday)
+    #    picture of the truth allow (the chain of command as it stood yesterday); a front
+    #    switched off reads none of it (its day still draws its numbers)
+    if params.front.enabled:
+        inputs = (kernels.front_inputs if fast else front_inputs)(state, tree)
+    else:
+        inputs = (np.ones(state.members),) * 4  # never read
     front, ev_front = (kernels.fight if fast else fight)(
-        state.front, params.front, t, industry.supply_ratio,
-        *(kernels.front_inputs if fast else front_inputs)(state, tree),
+        state.front, params.front, t, industry.supply_ratio, *inputs,
         streams.uniform("front", "draw", t, 2),
     )
     # 6-10. the command: problems arise at the units, sitreps climb the chain or are buried

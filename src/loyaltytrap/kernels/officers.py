@@ -175,9 +175,11 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
     pass_ema = np.empty(E)
     arisen = np.empty(E)
     relayed = np.empty(E)
-    held = np.empty((3, N))  # what each officer holds today, by domain
-    held_sev = np.empty(N)
-    held_age = np.empty(N)
+    # what each officer holds today, by domain: the units' entries zero but where a member's
+    # arrivals wrote them (cleared after it), the others written for each member
+    held = np.zeros((3, N))
+    held_sev = np.zeros(N)
+    held_age = np.zeros(N)
     ud, ust, ujt, lazy = uniform_source(u)
     active = np.empty(N, dtype=np.int64)
     for e in range(E):
@@ -194,11 +196,6 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
         #    flight only to the P officers above the units (numbered first): a unit holds
         #    only its new problems
         h0, h1, h2 = held[0], held[1], held[2]
-        h0[P:] = 0.0
-        h1[P:] = 0.0
-        h2[P:] = 0.0
-        held_sev[P:] = 0.0
-        held_age[P:] = 0.0
         if D == 0:
             h0[:P] = 0.0
             h1[:P] = 0.0
@@ -296,6 +293,12 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
                     inflight_age[e, slot, par] += held_age[n]
             received[e, lvl] = rec
             scrubbed[e, lvl] = scr
+        for t in range(n_active):  # the units' entries zero again for the next member (a
+            n = U0 + active[t]  # unit is never a superior: nothing else was added to them)
+            h0[n] = 0.0
+            h1[n] = 0.0
+            h2[n] = 0.0
+            held_sev[n] = 0.0
         # 4. the smoke is visible: a stock at the threshold surfaces entirely
         surf0 = surf1 = surf2 = 0.0
         vis_e = vis[e]

@@ -190,10 +190,15 @@ def split_by_domain(total: np.ndarray, unresolved: np.ndarray) -> np.ndarray:
     return total[:, None] * share
 
 
-def step(state: State, params: Params, streams: Streams) -> tuple[State, list[EventBatch]]:
-    """One day, sub-steps in causal order."""
+def step(state: State, params: Params, streams: Streams,
+         reuse: bool = False) -> tuple[State, list[EventBatch]]:
+    """One day, sub-steps in causal order. ``state`` is left as it was unless ``reuse``: then
+    the compiled command day may write today's news in flight and buried stocks over its
+    arrays (:func:`run_batch`, which never reads a day's state again)."""
     t, tree = state.day, params.tree
     fast = kernels.enabled()  # the compiled twins of the officer-level passes
+    fallen = state.stability.collapsed
+    reuse = reuse and not np.count_nonzero(fallen)  # fallen members are kept as they were
 
     # 1. M10: allies fall away, and with them the routes around sanctions
     allies, ev_allies = (kernels.lose_allies if fast else lose_allies)(
@@ -231,10 +236,14 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
     # 6-10. the command: problems arise at the units, sitreps climb the chain or are buried
     #    (M2), decisions queue and climb (M4), the leader is surprised and answers (M11),
     #    purges (M3); one compiled call with the kernels (kernels.command_day)
-    officers, reports, decisions, leader, purges, pressure, ev_command, fear_mean = (
-        kernels.command_day if fast else command_day)(
-        state, params, front.problem_pressure, industry.supply_ratio, money.risk_aversion,
-        streams)
+    if fast:
+        officers, reports, decisions, leader, purges, pressure, ev_command, fear_mean = \
+            kernels.command_day(state, params, front.problem_pressure, industry.supply_ratio,
+                                money.risk_aversion, streams, reuse)
+    else:
+        officers, reports, decisions, leader, purges, pressure, ev_command, fear_mean = \
+            command_day(state, params, front.problem_pressure, industry.supply_ratio,
+                        money.risk_aversion, streams)
     # 11. M9: strikes inside the borders, the shrinking cushion and the leader's surprises
     #     unnerve the elites; they hoard, withdraw, and may run the banks
     reserve_fall = np.clip(1.0 - money.reserves / np.maximum(money.initial_reserves, 1e-12),
@@ -257,7 +266,6 @@ def step(state: State, params: Params, streams: Streams) -> tuple[State, list[Ev
               *ev_elites, *ev_regime]
     new = State(t + 1, officers, reports, decisions, purges, leader, money, industry, strikes,
                 front, elites, allies, stability, pressure)
-    fallen = state.stability.collapsed
     if np.count_nonzero(fallen):  # a fallen regime's trajectory ends on its collapse day
         new = freeze_members(fallen, new, state)
         events = [drop_members(b, fallen) for b in events]
@@ -379,7 +387,9 @@ def run_batch(
     progress: Callable[[int], None] | None = None,
 ) -> tuple[State, EventLog]:
     """Advance a batch of members ``days`` days, calling ``on_day(state, params, rows)`` after
-    each day with the batch rows the state holds.
+    each day with the batch rows the state holds. The state given to ``on_day`` is valid
+    until the next day: its news in flight and buried stocks are then written over (step's
+    ``reuse``), so an ``on_day`` that keeps them copies them.
 
     A member whose regime has collapsed is frozen from then on (its trajectory ends on its
     collapse day), so it leaves the batch: the days after cost nothing, and the rows still
@@ -392,7 +402,7 @@ def run_batch(
     rows = np.arange(E)  # batch rows of the members still running
     for t in range(days):
         day = state.day
-        state, events = step(state, params, streams)
+        state, events = step(state, params, streams, reuse=True)
         if len(rows) < E:  # event rows are positions in the running set
             events = [dataclasses.replace(b, member=rows[b.member]) for b in events]
         log.add(day, events)

@@ -56,7 +56,7 @@ def _command(
     leader_on, lp_threshold, lp_floor, lp_scapegoat, lp_fix, lp_fix_share, parent, level_of,
     scapegoat_level,
     purges_on, purge_pm, cand_exp, scape_exp, liability_max_level,
-    offsets, sizes, day,
+    offsets, sizes, day, inplace,
 ):  # pragma: no cover - compiled
     E, K, N = hidden0.shape
     L = sizes.shape[0]
@@ -97,7 +97,8 @@ def _command(
      arisen, relayed, pass_ema) = _sitreps(
         inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidden_age0, known0,
         unresolved0, arrivals, fear0, candour, sens, p_const, behavioural, u_sitrep, growth,
-        vis, window, offsets, sizes, D, slot, pass_ema0, arisen0, relayed0, keep_o0, keep_h0)
+        vis, window, offsets, sizes, D, slot, pass_ema0, arisen0, relayed0, keep_o0, keep_h0,
+        inplace)
 
     # 8. sign-off (signoff.sign_off)
     # one request per new problem (at most one a unit: the dense sum of its three counts)
@@ -335,10 +336,12 @@ _RESPONSES = np.array(leader_m.RESPONSES, dtype=object)
 
 def command_day(
     state: Any, params: Any, front_pressure: np.ndarray, supply_ratio: np.ndarray,
-    risk_aversion: np.ndarray, streams: Any,
+    risk_aversion: np.ndarray, streams: Any, reuse: bool = False,
 ) -> tuple[OfficerState, ReportState, Any, Any, PurgeState, Pressure, list[EventBatch]]:
     """Compiled :func:`loyaltytrap.engine.command_day`: returns the officers, reports,
-    decisions, leader, purges and pressure after sub-steps 6-10, and their events."""
+    decisions, leader, purges and pressure after sub-steps 6-10, and their events. With
+    ``reuse`` the day writes the news in flight and the buried stocks over ``state``'s
+    (``state.reports`` is not valid after)."""
     t, tree = state.day, params.tree
     E, N, U = state.members, tree.n, tree.n_units
     pk = packed(params, f"command:{E}", lambda: _packed_args(params, E))
@@ -347,8 +350,12 @@ def command_day(
     u = streams.uniform
     lazy = streams.lazy_uniform  # the streams the day reads only in places
     u_queue = lazy("signoff", "queue", t, 4 * N) if pk["queue_draws"] else pk["no_draws"]
+    # the arrays the day may write over (reuse): one compiled signature takes them writable
+    # (a read-only one, never written without reuse, is copied)
+    over = [a if a.flags.writeable else a.copy() for a in (
+        rp.inflight, rp.inflight_sev, rp.inflight_age, rp.hidden, rp.hidden_sev, rp.hidden_age)]
     out = _command(
-        rp.inflight, rp.inflight_sev, rp.inflight_age, rp.hidden, rp.hidden_sev, rp.hidden_age,
+        *over,
         rp.known, rp.unresolved, rp.pass_ema, rp.arisen_total, rp.relayed_total,
         rp.keep_inflight, rp.keep_hidden,
         dc.queue, dc.queue_age, dc.decided_total, dc.fixed_total, dc.expired_total,
@@ -360,7 +367,7 @@ def command_day(
         lazy("reporting", "sitrep", t, N), u_queue,
         u("signoff", "reruns", t, 1), u("leader", "response", t, 1),
         lazy("purges", "draw", t, N), *pk["args"], D, t % D if D > 0 else 0, *pk["args2"],
-        int(t))
+        int(t), bool(reuse))
     (per, by_domain, by_level, inflight, inflight_sev, inflight_age, hidden, hidden_sev,
      hidden_age, candid, surfaced, surfaced_age, queue, queue_age, surprise, response, target,
      responses_total, n_surprises, fear, status, member, officer, which, pm) = out

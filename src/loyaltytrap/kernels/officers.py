@@ -43,6 +43,16 @@ def _kept_row(s0, s1, s2, sev0, age0, t0, t1, t2, sev, age, k0, k1,
 
 
 @numba.njit(cache=True)
+def _kept_in_place(s0, s1, s2, sev, age, k0, k1, k2, g):  # pragma: no cover - compiled
+    # _kept_row written over its input (the same operations: the same numbers). A function of
+    # its own: _kept_row given the same arrays as input and output would take the scalar path
+    for n in range(s0.shape[0]):
+        s0[n], s1[n], s2[n], kept, f = _kept(s0[n], s1[n], s2[n], k0, k1, k2)
+        sev[n] = (sev[n] * f) * g
+        age[n] = age[n] * f + kept
+
+
+@numba.njit(cache=True)
 def _due_row(s0, s1, s2, sev0, age0, t0, t1, t2, sev, age, k0, k1,
              k2):  # pragma: no cover - compiled
     # the news due today in flight, shrunk as _kept_row shrinks it, added to nothing (the
@@ -135,7 +145,7 @@ def _sparse_arrivals(new, new_sev):  # pragma: no cover - compiled
 def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidden_age0,
              known0, unresolved0, arrivals, fear, candour, sens, p_const, behavioural,
              u, growth, vis, window, offsets, sizes, D, slot, pass_ema0, arisen0,
-             relayed0, keep_o, keep_h):  # pragma: no cover - compiled
+             relayed0, keep_o, keep_h, inplace):  # pragma: no cover - compiled
     # Member by member, in four passes over its officers, each number formed by the plain
     # version's operations in its order:
     #   1. what is buried, shrunk by yesterday's fixes (keep_h, as _shrink_member applies
@@ -148,7 +158,9 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
     #      superior's turn comes, later in this pass) or into today's slot in flight;
     #   4. bottom-up, a stock that reached the visibility threshold surfaces entirely.
     # Yesterday's state is read once and today's written once; the three domains (a model
-    # constant) are scalars in registers.
+    # constant) are scalars in registers. With ``inplace`` today's news in flight and buried
+    # stocks are written over yesterday's (the same arrays are returned: the caller must not
+    # need yesterday's again), so that the day's writes go to lines its reads just brought in.
     E, K, N = hidden0.shape
     if K != 3:
         raise ValueError("the sitrep kernel is written for the model's 3 domains")
@@ -157,12 +169,16 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
     P = inflight0.shape[3]  # the officers above the units (U0 of them)
     if P != U0:
         raise ValueError("news in flight is kept for the officers above the units")
-    inflight = np.empty_like(inflight0)
-    inflight_sev = np.empty_like(inflight_sev0)
-    inflight_age = np.empty_like(inflight_age0)
-    hidden = np.empty_like(hidden0)
-    hidden_sev = np.empty_like(hidden_sev0)
-    hidden_age = np.empty_like(hidden_age0)
+    if inplace:
+        inflight, inflight_sev, inflight_age = inflight0, inflight_sev0, inflight_age0
+        hidden, hidden_sev, hidden_age = hidden0, hidden_sev0, hidden_age0
+    else:
+        inflight = np.empty_like(inflight0)
+        inflight_sev = np.empty_like(inflight_sev0)
+        inflight_age = np.empty_like(inflight_age0)
+        hidden = np.empty_like(hidden0)
+        hidden_sev = np.empty_like(hidden_sev0)
+        hidden_age = np.empty_like(hidden_age0)
     known = np.empty_like(known0)
     unresolved = np.empty_like(unresolved0)
     received = np.zeros((E, L))
@@ -187,9 +203,13 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
         kh0, kh1, kh2 = keep_h[e, 0], keep_h[e, 1], keep_h[e, 2]
         g1 = 1.0 + growth[e]
         # 1. the buried stocks
-        _kept_row(hidden0[e, 0], hidden0[e, 1], hidden0[e, 2], hidden_sev0[e], hidden_age0[e],
-                  hidden[e, 0], hidden[e, 1], hidden[e, 2], hidden_sev[e], hidden_age[e],
-                  kh0, kh1, kh2, g1)
+        if inplace:
+            _kept_in_place(hidden[e, 0], hidden[e, 1], hidden[e, 2], hidden_sev[e],
+                           hidden_age[e], kh0, kh1, kh2, g1)
+        else:
+            _kept_row(hidden0[e, 0], hidden0[e, 1], hidden0[e, 2], hidden_sev0[e],
+                      hidden_age0[e], hidden[e, 0], hidden[e, 1], hidden[e, 2], hidden_sev[e],
+                      hidden_age[e], kh0, kh1, kh2, g1)
         sev, age = hidden_sev[e], hidden_age[e]
         # 2. the news each officer holds; the slots in flight not due today keep theirs
         #    (shrunk), which ages a day; the slot due today is refilled in pass 3. News is in
@@ -212,9 +232,12 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
                 inflight_sev[e, d] = 0.0
                 inflight_age[e, d] = 0.0
                 continue
-            _kept_row(f0, f1, f2, fsev, fage, inflight[e, d, 0], inflight[e, d, 1],
-                      inflight[e, d, 2], inflight_sev[e, d], inflight_age[e, d],
-                      ko0, ko1, ko2, 1.0)  # (x 1.0: exact)
+            if inplace:
+                _kept_in_place(f0, f1, f2, fsev, fage, ko0, ko1, ko2, 1.0)  # (x 1.0: exact)
+            else:
+                _kept_row(f0, f1, f2, fsev, fage, inflight[e, d, 0], inflight[e, d, 1],
+                          inflight[e, d, 2], inflight_sev[e, d], inflight_age[e, d],
+                          ko0, ko1, ko2, 1.0)
         # the units' new problems (the arrivals: only where there are any, which is what
         # adding the zeros of the other units would give)
         a_lo, a_hi, unit, kind, amount, sev_new = _arrivals_of(arrivals, e)
@@ -757,7 +780,7 @@ def sanitize_reports(
         per_member(p.severity_growth, E), per_member(p.visibility_threshold, E),
         per_member(p.picture_window_days, E), np.asarray(tree.offsets, np.int64),
         np.asarray(tree.level_sizes, np.int64), D, day % D if D > 0 else 0, s.pass_ema,
-        s.arisen_total, s.relayed_total, s.keep_inflight, s.keep_hidden,
+        s.arisen_total, s.relayed_total, s.keep_inflight, s.keep_hidden, False,
     )
     (inflight, inflight_sev, inflight_age, hidden, hidden_sev, hidden_age, known, unresolved,
      received, scrubbed, candid, surfaced, to_top, to_top_age, surfaced_age, arisen, relayed,

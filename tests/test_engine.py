@@ -114,16 +114,20 @@ def test_reuse_keeps_a_fallen_member_as_it_was(small: Scenario) -> None:
     twin, twin_streams = copy.deepcopy(state), copy.deepcopy(streams)
     new, _ = step(state, params, streams, reuse=True)
     ref, _ = step(twin, params, twin_streams)
-    for name in ("inflight", "inflight_sev", "inflight_age", "hidden", "hidden_sev",
-                 "hidden_age"):
-        today, yesterday = getattr(new.reports, name), getattr(twin.reports, name)
-        np.testing.assert_array_equal(today, getattr(ref.reports, name))
+    for rec, name in [("reports", n) for n in ("inflight", "inflight_sev", "inflight_age",
+                                               "hidden", "hidden_sev", "hidden_age")] + \
+            [("officers", n) for n in ("fear", "status", "competence", "loyalty", "candour",
+                                       "vacant_until")]:
+        today = getattr(getattr(new, rec), name)
+        yesterday = getattr(getattr(twin, rec), name)
+        np.testing.assert_array_equal(today, getattr(getattr(ref, rec), name))
         np.testing.assert_array_equal(today[f], yesterday[f])  # the fallen member: as it was
     # unfrozen, its stock would have moved on (so that staying put means something)
     thawed = dataclasses.replace(
         twin, stability=dataclasses.replace(twin.stability, collapsed=np.zeros(3, bool)))
     moved, _ = step(thawed, params, copy.deepcopy(twin_streams))
     assert not np.array_equal(moved.reports.hidden_sev[f], twin.reports.hidden_sev[f])
+    assert not np.array_equal(moved.officers.fear[f], twin.officers.fear[f])
 
 
 @pytest.mark.parametrize("mech", [m.key for m in MECHANISMS])

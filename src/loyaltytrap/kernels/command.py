@@ -186,7 +186,7 @@ def _command(
             pm[_THREAT, e] = threat[e]
         fear, status, member, officer, which = _draw_purges(
             fear0, status0, vacant0, competence, candid, surfaced, u_purges, target, pm,
-            cand_exp, scape_exp, liability_max_level, day, offsets, sizes)
+            cand_exp, scape_exp, liability_max_level, day, offsets, sizes, inplace)
     else:
         pm = purge_pm
         fear, status = fear0, status0
@@ -340,8 +340,9 @@ def command_day(
 ) -> tuple[OfficerState, ReportState, Any, Any, PurgeState, Pressure, list[EventBatch]]:
     """Compiled :func:`loyaltytrap.engine.command_day`: returns the officers, reports,
     decisions, leader, purges and pressure after sub-steps 6-10, and their events. With
-    ``reuse`` the day writes the news in flight and the buried stocks over ``state``'s
-    (``state.reports`` is not valid after)."""
+    ``reuse`` the day writes the news in flight, the buried stocks, fear, status and the
+    replacements' attributes over ``state``'s (``state.reports`` and ``state.officers`` are
+    not valid after)."""
     t, tree = state.day, params.tree
     E, N, U = state.members, tree.n, tree.n_units
     pk = packed(params, f"command:{E}", lambda: _packed_args(params, E))
@@ -353,14 +354,15 @@ def command_day(
     # the arrays the day may write over (reuse): one compiled signature takes them writable
     # (a read-only one, never written without reuse, is copied)
     over = [a if a.flags.writeable else a.copy() for a in (
-        rp.inflight, rp.inflight_sev, rp.inflight_age, rp.hidden, rp.hidden_sev, rp.hidden_age)]
+        rp.inflight, rp.inflight_sev, rp.inflight_age, rp.hidden, rp.hidden_sev, rp.hidden_age,
+        o.fear, o.status)]
     out = _command(
-        *over,
+        *over[:6],
         rp.known, rp.unresolved, rp.pass_ema, rp.arisen_total, rp.relayed_total,
         rp.keep_inflight, rp.keep_hidden,
         dc.queue, dc.queue_age, dc.decided_total, dc.fixed_total, dc.expired_total,
         dc.reruns_total, dc.reruns, ld.surprises_total, ld.responses_total, ld.threat,
-        o.fear, o.competence, o.candour, o.status, o.vacant_until,
+        over[6], o.competence, o.candour, over[7], o.vacant_until,
         np.ascontiguousarray(front_pressure), member_array(supply_ratio, E),
         member_array(risk_aversion, E),
         u("world", "arrival", t, U), lazy("world", "severity", t, U),
@@ -396,7 +398,8 @@ def command_day(
     # 10 (cont.): the purged are replaced from each member's sparse stream
     if pk["purges_on"]:
         officers, purges, ev_purge = replace_purged(pg, o, fear, status, member, officer, which,
-                                                    pm, t, pk["offsets"], pk["sizes"], streams)
+                                                    pm, t, pk["offsets"], pk["sizes"], streams,
+                                                    reuse)
     else:  # no purges, and fear stays where it is
         officers, purges, ev_purge = o, quiet_day(pg, E), []
     fear_mean, rr, wait, climbed, sm, sn, sl, sv, sa = _after_command(

@@ -48,34 +48,56 @@ def _read(status, e0, e1, e2):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
+def _decay_in_place(fear, base, keep):  # pragma: no cover - compiled
+    # fear decays toward its base, written over itself (the loop of _draw_purges, on a row)
+    for n in range(fear.shape[0]):
+        fear[n] = base + (fear[n] - base) * keep
+
+
+@numba.njit(cache=True)
+def _return_in_place(status, vacant, day):  # pragma: no cover - compiled
+    # a vacant post serves again from the day its vacancy ends, written over itself
+    for n in range(status.shape[0]):
+        s_ = status[n]
+        status[n] = SERVING if s_ != SERVING and vacant[n] <= day else s_
+
+
+@numba.njit(cache=True)
 def _draw_purges(fear0, status0, vacant0, competence, candid, surfaced, u, target, pm,
-                 cand_exp, scape_exp, max_level, day, offsets,
-                 sizes):  # pragma: no cover - compiled
+                 cand_exp, scape_exp, max_level, day, offsets, sizes,
+                 inplace=False):  # pragma: no cover - compiled
     # _purge_draw member by member, then the scapegoat; the purged pairs in row-major order.
     # u >= 0 makes "no cause" the fall-through of the cascade, so an officer's uniform is
     # read only where an edge is above 0 (_read), and where a level's probabilities cannot
     # sum above 1 the normalisation divides by 1 (exactly the probabilities), so only such
     # levels divide.
+    # With ``inplace`` fear and status are written over yesterday's (returned as the same
+    # arrays: the caller must not need yesterday's again).
     E, N = fear0.shape
     L = sizes.shape[0]
-    fear = np.empty_like(fear0)
-    status = np.empty_like(status0)
+    fear = fear0 if inplace else np.empty_like(fear0)
+    status = status0 if inplace else np.empty_like(status0)
     cause = np.empty((E, N), dtype=np.int8)
     counts = np.zeros(E, dtype=np.int64)
     ud, ust, ujt, lazy = uniform_source(u)
     for e in range(E):
         base = pm[_BASE, e]
         keep = 1.0 - pm[_DECAY, e]
-        f0 = fear0[e]
-        f = fear[e]
-        for n in range(N):
-            f[n] = base + (f0[n] - base) * keep
-        s0 = status0[e]
-        v0 = vacant0[e]
+        if inplace:
+            _decay_in_place(fear[e], base, keep)
+            _return_in_place(status[e], vacant0[e], day)
+        else:
+            f0 = fear0[e]
+            f = fear[e]
+            for n in range(N):
+                f[n] = base + (f0[n] - base) * keep
+            s0 = status0[e]
+            v0 = vacant0[e]
+            st = status[e]
+            for n in range(N):
+                s_ = s0[n]
+                st[n] = SERVING if s_ != SERVING and v0[n] <= day else s_
         st = status[e]
-        for n in range(N):
-            s_ = s0[n]
-            st[n] = SERVING if s_ != SERVING and v0[n] <= day else s_
         liab = pm[_HAZARD, e] * pm[_THREAT, e]
         liab_comp = pm[_LIAB_COMP, e]
         cnt = 0
@@ -172,18 +194,19 @@ def _draw_purges(fear0, status0, vacant0, competence, candid, surfaced, u, targe
 
 @numba.njit(cache=True)
 def _replace(comp0, loy0, cand0, vacant0, status, fear, member, officer, which, draws, z, pm,
-             total0, fates0, by_level0, day, offsets,
-             sizes):  # pragma: no cover - compiled
+             total0, fates0, by_level0, day, offsets, sizes,
+             inplace=False):  # pragma: no cover - compiled
     # the rest of plain ``purge_officers`` in its order of operations: replacements, counts,
     # the fear spread (in place in ``fear``, and ``status`` takes the fates) and the level
     # means of fear before and after it, NumPy's pairwise sums
     E = comp0.shape[0]
     L = sizes.shape[0]
     M = member.shape[0]
-    comp = comp0.copy()
-    loy = loy0.copy()
-    cand = cand0.copy()
-    vacant = vacant0.copy()
+    # (with ``inplace`` the replacements are written over yesterday's attributes)
+    comp = comp0 if inplace else comp0.copy()
+    loy = loy0 if inplace else loy0.copy()
+    cand = cand0 if inplace else cand0.copy()
+    vacant = vacant0 if inplace else vacant0.copy()
     today = np.zeros((E, 3))
     fates = fates0.copy()
     n_level = np.zeros((E, L))
@@ -328,12 +351,13 @@ def purge_officers(
 def replace_purged(
     s: PurgeState, o: OfficerState, fear: np.ndarray, status: np.ndarray, member: np.ndarray,
     officer: np.ndarray, which: np.ndarray, pm: np.ndarray, day: int, offsets: np.ndarray,
-    sizes: np.ndarray, streams: Streams,
+    sizes: np.ndarray, streams: Streams, reuse: bool = False,
 ) -> tuple[OfficerState, PurgeState, list[EventBatch]]:
     """The second half of the compiled purge day, after :func:`_draw_purges` (``fear`` and
     ``status`` as it left them, the purged ``member``, ``officer`` pairs and the cause
     ``which`` of each, its parameter matrix ``pm``): the replacements' attributes from each
-    member's sparse stream, the counts, the fear spread and the events."""
+    member's sparse stream, the counts, the fear spread and the events. With ``reuse`` the
+    replacements are written over ``o``'s attributes (``o`` is not valid after)."""
     if len(member) == 0:
         return (OfficerState(o.competence, o.loyalty, o.candour, fear, status, o.vacant_until),
                 quiet_day(s, fear.shape[0]), [])
@@ -342,7 +366,8 @@ def replace_purged(
     (comp, loy, cand, vacant, today, total, fates, by_level, level, old, new, kind, hit_m, hit_l,
      after, before) = _replace(
         o.competence, o.loyalty, o.candour, o.vacant_until, status, fear, member, officer,
-        which, draws, z, pm, s.total, s.fates, s.by_level, int(day), offsets, sizes)
+        which, draws, z, pm, s.total, s.fates, s.by_level, int(day), offsets, sizes,
+        bool(reuse))
     return (
         OfficerState(comp, loy, cand, fear, status, vacant),
         PurgeState(today, total, fates, by_level),

@@ -117,7 +117,8 @@ def test_reuse_keeps_a_fallen_member_as_it_was(small: Scenario) -> None:
     for rec, name in [("reports", n) for n in ("inflight", "inflight_sev", "inflight_age",
                                                "hidden", "hidden_sev", "hidden_age")] + \
             [("officers", n) for n in ("fear", "status", "competence", "loyalty", "candour",
-                                       "vacant_until")]:
+                                       "vacant_until")] + \
+            [("decisions", "queue"), ("decisions", "queue_age")]:
         today = getattr(getattr(new, rec), name)
         yesterday = getattr(getattr(twin, rec), name)
         np.testing.assert_array_equal(today, getattr(getattr(ref, rec), name))

@@ -113,7 +113,7 @@ def _command(
         money[e] = esc_money[e] * risk_aversion[e]
     queue, queue_age, owned, owned_age, fixed, expired, escalated, p90 = _signoff(
         queue0, queue_age0, new_req, cap_level, vacancy_cap, status0, esc_base, esc_fear,
-        money, fear0, competence, expiry, u_queue, offsets, sizes, signoff_on, 0.9)
+        money, fear0, competence, expiry, u_queue, offsets, sizes, signoff_on, 0.9, inplace)
     reruns = np.zeros(E)
     decided_total = np.empty(E)
     for e in range(E):
@@ -340,9 +340,9 @@ def command_day(
 ) -> tuple[OfficerState, ReportState, Any, Any, PurgeState, Pressure, list[EventBatch]]:
     """Compiled :func:`loyaltytrap.engine.command_day`: returns the officers, reports,
     decisions, leader, purges and pressure after sub-steps 6-10, and their events. With
-    ``reuse`` the day writes the news in flight, the buried stocks, fear, status and the
-    replacements' attributes over ``state``'s (``state.reports`` and ``state.officers`` are
-    not valid after)."""
+    ``reuse`` the day writes the news in flight, the buried stocks, the queues, fear, status
+    and the replacements' attributes over ``state``'s (``state.reports``,
+    ``state.decisions`` and ``state.officers`` are not valid after)."""
     t, tree = state.day, params.tree
     E, N, U = state.members, tree.n, tree.n_units
     pk = packed(params, f"command:{E}", lambda: _packed_args(params, E))
@@ -355,12 +355,12 @@ def command_day(
     # (a read-only one, never written without reuse, is copied)
     over = [a if a.flags.writeable else a.copy() for a in (
         rp.inflight, rp.inflight_sev, rp.inflight_age, rp.hidden, rp.hidden_sev, rp.hidden_age,
-        o.fear, o.status)]
+        o.fear, o.status, dc.queue, dc.queue_age)]
     out = _command(
         *over[:6],
         rp.known, rp.unresolved, rp.pass_ema, rp.arisen_total, rp.relayed_total,
         rp.keep_inflight, rp.keep_hidden,
-        dc.queue, dc.queue_age, dc.decided_total, dc.fixed_total, dc.expired_total,
+        over[8], over[9], dc.decided_total, dc.fixed_total, dc.expired_total,
         dc.reruns_total, dc.reruns, ld.surprises_total, ld.responses_total, ld.threat,
         over[6], o.competence, o.candour, over[7], o.vacant_until,
         np.ascontiguousarray(front_pressure), member_array(supply_ratio, E),

@@ -368,6 +368,13 @@ def _carry_row(queue0, age0, queue, age):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
+def _age_in_place(queue, age):  # pragma: no cover - compiled
+    # _carry_row written over yesterday's queues: they stay, a day older
+    for n in range(queue.shape[0]):
+        age[n] = age[n] + queue[n]
+
+
+@numba.njit(cache=True)
 def _clamp_row(age):  # pragma: no cover - compiled
     # ages never below zero (NaN becomes 0.0, as a > 0.0 is False for it)
     for n in range(age.shape[0]):
@@ -377,14 +384,15 @@ def _clamp_row(age):  # pragma: no cover - compiled
 
 @numba.njit(cache=True)
 def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, esc_fear,
-             esc_money, fear, competence, expiry, u, offsets, sizes, enabled,
-             q):  # pragma: no cover - compiled
+             esc_money, fear, competence, expiry, u, offsets, sizes, enabled, q,
+             inplace=False):  # pragma: no cover - compiled
     # the officer pass of plain ``queue_pass`` and the sums of plain ``decide`` in one;
     # per-officer flows live in scratch rows reused member after member
+    # With ``inplace`` the queues and their ages are written over yesterday's.
     E, N = queue0.shape
     L = sizes.shape[0]
-    queue = np.empty_like(queue0)
-    age = np.empty_like(age0)
+    queue = queue0 if inplace else np.empty_like(queue0)
+    age = age0 if inplace else np.empty_like(age0)
     owned_by_level = np.zeros((E, L))
     owned_age_tot = np.zeros(E)
     fixed = np.zeros(E)
@@ -406,7 +414,10 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
         for j in range(sizes[lvl]):
             level[offsets[lvl] + j] = lvl
     for e in range(E):
-        _carry_row(queue0[e], age0[e], queue[e], age[e])
+        if inplace:
+            _age_in_place(queue[e], age[e])
+        else:
+            _carry_row(queue0[e], age0[e], queue[e], age[e])
         # no post takes anything up, serving or vacant (0 x a finite share of nothing)
         idle = vacancy_cap[e] * 0.0 == 0.0
         for lvl in range(L):

@@ -395,8 +395,9 @@ def kernel_contenders(parts: set[str], members: int, days: int, mesa_members: in
     compiled) before anything is timed, and what each part records besides its times: the
     engine through ``simulate`` and through its bare loop (no indicators recorded, no event
     table built), the Mesa 3 peer, and the two compiled loops of :mod:`benchmarks` (the fused
-    loop, the bound of the engine's dense officer passes; the event-driven one, the bound of
-    a sparse design). A part whose setup fails is left out, its error returned by part
+    loop, one member at a time in place, the dense design with nothing around it, which
+    the bare loop now matches; the event-driven one, the bound of a sparse design). A part
+    whose setup fails is left out, its error returned by part
     (the others are still compared)."""
     sc = kernel_scenario()
     params = member_params(sc, max(members, mesa_members), seed)
@@ -803,7 +804,7 @@ def print_report(r: dict[str, Any]) -> None:
                 row("  engine / Mesa, round by round",
                     ", ".join(f"{x:.0f}" for x in by_round) + " x")
             row("  engine bare loop / Mesa", f"{m['engine_ratio_loop']:.1f} x")
-    for loop, title in (("fused", "fused compiled loop, the bound of the engine's dense design"),
+    for loop, title in (("fused", "fused compiled loop, the dense design with nothing around it"),
                         ("event", "event-driven compiled loop, the bound of a sparse design")):
         if loop in r:
             f = r[loop]

@@ -115,7 +115,8 @@ def test_reuse_keeps_a_fallen_member_as_it_was(small: Scenario) -> None:
     new, _ = step(state, params, streams, reuse=True)
     ref, _ = step(twin, params, twin_streams)
     for rec, name in [("reports", n) for n in ("inflight", "inflight_sev", "inflight_age",
-                                               "hidden", "hidden_sev", "hidden_age")] + \
+                                               "hidden", "hidden_sev", "hidden_age", "candid",
+                                               "surfaced", "surfaced_age")] + \
             [("officers", n) for n in ("fear", "status", "competence", "loyalty", "candour",
                                        "vacant_until")] + \
             [("decisions", "queue"), ("decisions", "queue_age")]:

@@ -41,7 +41,8 @@ from .purges import _THREAT, _draw_purges, _exposure, replace_purged
 def _command(
     # the state
     inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidden_age0, known0,
-    unresolved0, pass_ema0, arisen0, relayed0, keep_o0, keep_h0,
+    unresolved0, pass_ema0, arisen0, relayed0, keep_o0, keep_h0, candid0, surfaced0,
+    surfaced_age0,
     queue0, queue_age0, decided_total0, fixed_total0, expired_total0, reruns_total0, reruns0,
     surprises_total0, responses_total0, threat,
     fear0, competence, candour, status0, vacant0,
@@ -98,7 +99,7 @@ def _command(
         inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidden_age0, known0,
         unresolved0, arrivals, fear0, candour, sens, p_const, behavioural, u_sitrep, growth,
         vis, window, offsets, sizes, D, slot, pass_ema0, arisen0, relayed0, keep_o0, keep_h0,
-        inplace)
+        inplace, candid0, surfaced0, surfaced_age0)
 
     # 8. sign-off (signoff.sign_off)
     # one request per new problem (at most one a unit: the dense sum of its three counts)
@@ -355,11 +356,11 @@ def command_day(
     # (a read-only one, never written without reuse, is copied)
     over = [a if a.flags.writeable else a.copy() for a in (
         rp.inflight, rp.inflight_sev, rp.inflight_age, rp.hidden, rp.hidden_sev, rp.hidden_age,
-        o.fear, o.status, dc.queue, dc.queue_age)]
+        o.fear, o.status, dc.queue, dc.queue_age, rp.candid, rp.surfaced, rp.surfaced_age)]
     out = _command(
         *over[:6],
         rp.known, rp.unresolved, rp.pass_ema, rp.arisen_total, rp.relayed_total,
-        rp.keep_inflight, rp.keep_hidden,
+        rp.keep_inflight, rp.keep_hidden, *over[10:],
         over[8], over[9], dc.decided_total, dc.fixed_total, dc.expired_total,
         dc.reruns_total, dc.reruns, ld.surprises_total, ld.responses_total, ld.threat,
         over[6], o.competence, o.candour, over[7], o.vacant_until,

@@ -145,7 +145,8 @@ def _sparse_arrivals(new, new_sev):  # pragma: no cover - compiled
 def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidden_age0,
              known0, unresolved0, arrivals, fear, candour, sens, p_const, behavioural,
              u, growth, vis, window, offsets, sizes, D, slot, pass_ema0, arisen0,
-             relayed0, keep_o, keep_h, inplace):  # pragma: no cover - compiled
+             relayed0, keep_o, keep_h, inplace, candid0, surfaced0,
+             surfaced_age0):  # pragma: no cover - compiled
     # Member by member, in four passes over its officers, each number formed by the plain
     # version's operations in its order:
     #   1. what is buried, shrunk by yesterday's fixes (keep_h, as _shrink_member applies
@@ -160,7 +161,9 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
     # Yesterday's state is read once and today's written once; the three domains (a model
     # constant) are scalars in registers. With ``inplace`` today's news in flight and buried
     # stocks are written over yesterday's (the same arrays are returned: the caller must not
-    # need yesterday's again), so that the day's writes go to lines its reads just brought in.
+    # need yesterday's again), so that the day's writes go to lines its reads just brought in,
+    # and the day's candid, surfaced and their ages are yesterday's arrays (candid0, ...)
+    # cleared, instead of new ones.
     E, K, N = hidden0.shape
     if K != 3:
         raise ValueError("the sitrep kernel is written for the model's 3 domains")
@@ -183,9 +186,15 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
     unresolved = np.empty_like(unresolved0)
     received = np.zeros((E, L))
     scrubbed = np.zeros((E, L))
-    candid = np.zeros((E, N), dtype=np.bool_)
-    surfaced = np.zeros((E, N))
-    surfaced_age = np.zeros((E, N))
+    if inplace:
+        candid, surfaced, surfaced_age = candid0, surfaced0, surfaced_age0
+        candid[:] = False
+        surfaced[:] = 0.0
+        surfaced_age[:] = 0.0
+    else:
+        candid = np.zeros((E, N), dtype=np.bool_)
+        surfaced = np.zeros((E, N))
+        surfaced_age = np.zeros((E, N))
     to_top = np.zeros(E)
     to_top_age = np.zeros(E)
     pass_ema = np.empty(E)
@@ -791,7 +800,8 @@ def sanitize_reports(
         per_member(p.severity_growth, E), per_member(p.visibility_threshold, E),
         per_member(p.picture_window_days, E), np.asarray(tree.offsets, np.int64),
         np.asarray(tree.level_sizes, np.int64), D, day % D if D > 0 else 0, s.pass_ema,
-        s.arisen_total, s.relayed_total, s.keep_inflight, s.keep_hidden, False,
+        s.arisen_total, s.relayed_total, s.keep_inflight, s.keep_hidden, False, s.candid,
+        s.surfaced, s.surfaced_age,
     )
     (inflight, inflight_sev, inflight_age, hidden, hidden_sev, hidden_age, known, unresolved,
      received, scrubbed, candid, surfaced, to_top, to_top_age, surfaced_age, arisen, relayed,

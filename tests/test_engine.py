@@ -56,13 +56,19 @@ def test_invariants_hold_every_day(small: Scenario, daily_states) -> None:
         np.testing.assert_allclose(s.purges.total.sum(axis=1), s.purges.fates.sum(axis=1))
 
 
-def test_step_does_not_modify_its_input(small: Scenario) -> None:
-    records, _ = draw_parameters(small, np.arange(2), 0)
+def _stepped(sc: Scenario, members: int, seed: int, days: int):
+    """A batch's parameters, streams and state after ``days`` pure steps."""
+    records, _ = draw_parameters(sc, np.arange(members), seed)
     params = Params.from_records(records)
-    streams = Streams(0, np.arange(2))
+    streams = Streams(seed, np.arange(members))
     state = init_state(params, streams)
-    for _ in range(30):
+    for _ in range(days):
         state, _ = step(state, params, streams)
+    return params, streams, state
+
+
+def test_step_does_not_modify_its_input(small: Scenario) -> None:
+    params, streams, state = _stepped(small, 2, 0, 30)
 
     def arrays(obj):
         for v in vars(obj).values():
@@ -99,12 +105,7 @@ def test_reuse_keeps_a_fallen_member_as_it_was(small: Scenario) -> None:
     import copy
     import dataclasses
 
-    records, _ = draw_parameters(small, np.arange(3), 2)
-    params = Params.from_records(records)
-    streams = Streams(2, np.arange(3))
-    state = init_state(params, streams)
-    for _ in range(80):
-        state, _ = step(state, params, streams)
+    params, streams, state = _stepped(small, 3, 2, 80)
     stock = state.reports.hidden_sev.sum(axis=1)
     f = int(np.argmax(stock))  # the fallen one holds buried news, which ages and worsens
     assert stock[f] > 0

@@ -193,8 +193,9 @@ def split_by_domain(total: np.ndarray, unresolved: np.ndarray) -> np.ndarray:
 def step(state: State, params: Params, streams: Streams,
          reuse: bool = False) -> tuple[State, list[EventBatch]]:
     """One day, sub-steps in causal order. ``state`` is left as it was unless ``reuse``: then
-    the compiled command day may write today's news in flight and buried stocks over its
-    arrays (:func:`run_batch`, which never reads a day's state again)."""
+    the compiled command day may write today's officer-level state (reports, queues,
+    officers) over its arrays (:func:`run_batch`, which never reads a day's state again;
+    not on a day that freezes a fallen member)."""
     t, tree = state.day, params.tree
     fast = kernels.enabled()  # the compiled twins of the officer-level passes
     fallen = state.stability.collapsed
@@ -388,8 +389,8 @@ def run_batch(
 ) -> tuple[State, EventLog]:
     """Advance a batch of members ``days`` days, calling ``on_day(state, params, rows)`` after
     each day with the batch rows the state holds. The state given to ``on_day`` is valid
-    until the next day: its news in flight and buried stocks are then written over (step's
-    ``reuse``), so an ``on_day`` that keeps them copies them.
+    until the next day: its officer-level arrays (reports, queues, officers) are then written
+    over (step's ``reuse``), so an ``on_day`` that keeps them copies them.
 
     A member whose regime has collapsed is frozen from then on (its trajectory ends on its
     collapse day), so it leaves the batch: the days after cost nothing, and the rows still

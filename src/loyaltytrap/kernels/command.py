@@ -341,9 +341,10 @@ def command_day(
 ) -> tuple[OfficerState, ReportState, Any, Any, PurgeState, Pressure, list[EventBatch]]:
     """Compiled :func:`loyaltytrap.engine.command_day`: returns the officers, reports,
     decisions, leader, purges and pressure after sub-steps 6-10, and their events. With
-    ``reuse`` the day writes the news in flight, the buried stocks, the queues, fear, status
-    and the replacements' attributes over ``state``'s (``state.reports``,
-    ``state.decisions`` and ``state.officers`` are not valid after)."""
+    ``reuse`` the day writes its officer-level state over ``state``'s: the news in flight,
+    the buried stocks, candid and surfaced, the queues, fear, status and the replacements'
+    attributes (``state.reports``, ``state.decisions`` and ``state.officers`` are not valid
+    after)."""
     t, tree = state.day, params.tree
     E, N, U = state.members, tree.n, tree.n_units
     pk = packed(params, f"command:{E}", lambda: _packed_args(params, E))
@@ -352,18 +353,18 @@ def command_day(
     u = streams.uniform
     lazy = streams.lazy_uniform  # the streams the day reads only in places
     u_queue = lazy("signoff", "queue", t, 4 * N) if pk["queue_draws"] else pk["no_draws"]
-    # the arrays the day may write over (reuse): one compiled signature takes them writable
-    # (a read-only one, never written without reuse, is copied)
-    over = [a if a.flags.writeable else a.copy() for a in (
-        rp.inflight, rp.inflight_sev, rp.inflight_age, rp.hidden, rp.hidden_sev, rp.hidden_age,
-        o.fear, o.status, dc.queue, dc.queue_age, rp.candid, rp.surfaced, rp.surfaced_age)]
+    def w(a: np.ndarray) -> np.ndarray:
+        # an array the day may write over (reuse): the compiled day takes it writable (a
+        # read-only one, never written without reuse, is copied), so it is compiled once
+        return a if a.flags.writeable else a.copy()
+
     out = _command(
-        *over[:6],
-        rp.known, rp.unresolved, rp.pass_ema, rp.arisen_total, rp.relayed_total,
-        rp.keep_inflight, rp.keep_hidden, *over[10:],
-        over[8], over[9], dc.decided_total, dc.fixed_total, dc.expired_total,
-        dc.reruns_total, dc.reruns, ld.surprises_total, ld.responses_total, ld.threat,
-        over[6], o.competence, o.candour, over[7], o.vacant_until,
+        w(rp.inflight), w(rp.inflight_sev), w(rp.inflight_age), w(rp.hidden), w(rp.hidden_sev),
+        w(rp.hidden_age), rp.known, rp.unresolved, rp.pass_ema, rp.arisen_total,
+        rp.relayed_total, rp.keep_inflight, rp.keep_hidden, w(rp.candid), w(rp.surfaced),
+        w(rp.surfaced_age), w(dc.queue), w(dc.queue_age), dc.decided_total, dc.fixed_total,
+        dc.expired_total, dc.reruns_total, dc.reruns, ld.surprises_total, ld.responses_total,
+        ld.threat, w(o.fear), o.competence, o.candour, w(o.status), o.vacant_until,
         np.ascontiguousarray(front_pressure), member_array(supply_ratio, E),
         member_array(risk_aversion, E),
         u("world", "arrival", t, U), lazy("world", "severity", t, U),

@@ -29,23 +29,12 @@ def _kept(a0, a1, a2, k0, k1, k2):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _kept_row(s0, s1, s2, sev0, age0, t0, t1, t2, sev, age, k0, k1,
-              k2, g):  # pragma: no cover - compiled
-    # _kept along one row of officers: the compartments s shrunk by the shares k into t, their
-    # severity shrunk and grown by g, their age shrunk and aged a day by what is kept. A
-    # function of its own, on rows: written inline in a loop over the members, on row views
-    # of the members' arrays, the loop ran along the scalar path that branches on every
-    # officer (0.45 ms against 0.08 ms a day at 64 members, the kernel's setting)
-    for n in range(s0.shape[0]):
-        t0[n], t1[n], t2[n], kept, f = _kept(s0[n], s1[n], s2[n], k0, k1, k2)
-        sev[n] = (sev0[n] * f) * g
-        age[n] = age0[n] * f + kept
-
-
-@numba.njit(cache=True)
 def _kept_in_place(s0, s1, s2, sev, age, k0, k1, k2, g):  # pragma: no cover - compiled
-    # _kept_row written over its input (the same operations: the same numbers). A function of
-    # its own: _kept_row given the same arrays as input and output would take the scalar path
+    # _kept along one row of officers, written over it: the compartments s shrunk by the
+    # shares k, their severity shrunk and grown by g, their age shrunk and aged a day by what
+    # is kept. A function of its own, on rows: written inline in a loop over the members, on
+    # row views of the members' arrays, the loop ran along the scalar path that branches on
+    # every officer (0.45 ms against 0.08 ms a day at 64 members, the kernel's setting)
     for n in range(s0.shape[0]):
         s0[n], s1[n], s2[n], kept, f = _kept(s0[n], s1[n], s2[n], k0, k1, k2)
         sev[n] = (sev[n] * f) * g
@@ -55,7 +44,7 @@ def _kept_in_place(s0, s1, s2, sev, age, k0, k1, k2, g):  # pragma: no cover - c
 @numba.njit(cache=True)
 def _due_row(s0, s1, s2, sev0, age0, t0, t1, t2, sev, age, k0, k1,
              k2):  # pragma: no cover - compiled
-    # the news due today in flight, shrunk as _kept_row shrinks it, added to nothing (the
+    # the news due today in flight, shrunk as _kept_in_place shrinks it, added to nothing (the
     # plain version adds the slot to a row of zeros: -0.0 becomes +0.0)
     for n in range(s0.shape[0]):
         x0, x1, x2, kept, f = _kept(s0[n], s1[n], s2[n], k0, k1, k2)
@@ -172,16 +161,14 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
     P = inflight0.shape[3]  # the officers above the units (U0 of them)
     if P != U0:
         raise ValueError("news in flight is kept for the officers above the units")
-    if inplace:
-        inflight, inflight_sev, inflight_age = inflight0, inflight_sev0, inflight_age0
-        hidden, hidden_sev, hidden_age = hidden0, hidden_sev0, hidden_age0
-    else:
-        inflight = np.empty_like(inflight0)
-        inflight_sev = np.empty_like(inflight_sev0)
-        inflight_age = np.empty_like(inflight_age0)
-        hidden = np.empty_like(hidden0)
-        hidden_sev = np.empty_like(hidden_sev0)
-        hidden_age = np.empty_like(hidden_age0)
+    # today's news in flight and buried stocks: yesterday's, written over (a copy of them
+    # unless ``inplace``)
+    inflight, inflight_sev, inflight_age = inflight0, inflight_sev0, inflight_age0
+    hidden, hidden_sev, hidden_age = hidden0, hidden_sev0, hidden_age0
+    if not inplace:
+        inflight, inflight_sev, inflight_age = (inflight.copy(), inflight_sev.copy(),
+                                                inflight_age.copy())
+        hidden, hidden_sev, hidden_age = hidden.copy(), hidden_sev.copy(), hidden_age.copy()
     known = np.empty_like(known0)
     unresolved = np.empty_like(unresolved0)
     received = np.zeros((E, L))
@@ -212,13 +199,8 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
         kh0, kh1, kh2 = keep_h[e, 0], keep_h[e, 1], keep_h[e, 2]
         g1 = 1.0 + growth[e]
         # 1. the buried stocks
-        if inplace:
-            _kept_in_place(hidden[e, 0], hidden[e, 1], hidden[e, 2], hidden_sev[e],
-                           hidden_age[e], kh0, kh1, kh2, g1)
-        else:
-            _kept_row(hidden0[e, 0], hidden0[e, 1], hidden0[e, 2], hidden_sev0[e],
-                      hidden_age0[e], hidden[e, 0], hidden[e, 1], hidden[e, 2], hidden_sev[e],
-                      hidden_age[e], kh0, kh1, kh2, g1)
+        _kept_in_place(hidden[e, 0], hidden[e, 1], hidden[e, 2], hidden_sev[e], hidden_age[e],
+                       kh0, kh1, kh2, g1)
         sev, age = hidden_sev[e], hidden_age[e]
         # 2. the news each officer holds; the slots in flight not due today keep theirs
         #    (shrunk), which ages a day; the slot due today is refilled in pass 3. News is in
@@ -232,8 +214,8 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
             held_sev[:P] = 0.0
             held_age[:P] = 0.0
         for d in range(D):
-            f0, f1, f2 = inflight0[e, d, 0], inflight0[e, d, 1], inflight0[e, d, 2]
-            fsev, fage = inflight_sev0[e, d], inflight_age0[e, d]
+            f0, f1, f2 = inflight[e, d, 0], inflight[e, d, 1], inflight[e, d, 2]
+            fsev, fage = inflight_sev[e, d], inflight_age[e, d]
             if d == slot:  # due today: held by its officer
                 _due_row(f0, f1, f2, fsev, fage, h0[:P], h1[:P], h2[:P], held_sev[:P],
                          held_age[:P], ko0, ko1, ko2)
@@ -241,12 +223,7 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
                 inflight_sev[e, d] = 0.0
                 inflight_age[e, d] = 0.0
                 continue
-            if inplace:
-                _kept_in_place(f0, f1, f2, fsev, fage, ko0, ko1, ko2, 1.0)  # (x 1.0: exact)
-            else:
-                _kept_row(f0, f1, f2, fsev, fage, inflight[e, d, 0], inflight[e, d, 1],
-                          inflight[e, d, 2], inflight_sev[e, d], inflight_age[e, d],
-                          ko0, ko1, ko2, 1.0)
+            _kept_in_place(f0, f1, f2, fsev, fage, ko0, ko1, ko2, 1.0)  # (x 1.0: exact)
         # the units' new problems (the arrivals: only where there are any, which is what
         # adding the zeros of the other units would give)
         a_lo, a_hi, unit, kind, amount, sev_new = _arrivals_of(arrivals, e)
@@ -369,16 +346,8 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
 
 
 @numba.njit(cache=True)
-def _carry_row(queue0, age0, queue, age):  # pragma: no cover - compiled
-    # yesterday's queues, a day older (a function on rows: see _kept_row)
-    for n in range(queue0.shape[0]):
-        queue[n] = queue0[n]
-        age[n] = age0[n] + queue0[n]
-
-
-@numba.njit(cache=True)
 def _age_in_place(queue, age):  # pragma: no cover - compiled
-    # _carry_row written over yesterday's queues: they stay, a day older
+    # yesterday's queues stay, a day older (a function on rows: see _kept_in_place)
     for n in range(queue.shape[0]):
         age[n] = age[n] + queue[n]
 
@@ -400,8 +369,8 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
     # With ``inplace`` the queues and their ages are written over yesterday's.
     E, N = queue0.shape
     L = sizes.shape[0]
-    queue = queue0 if inplace else np.empty_like(queue0)
-    age = age0 if inplace else np.empty_like(age0)
+    queue = queue0 if inplace else queue0.copy()
+    age = age0 if inplace else age0.copy()
     owned_by_level = np.zeros((E, L))
     owned_age_tot = np.zeros(E)
     fixed = np.zeros(E)
@@ -423,10 +392,7 @@ def _signoff(queue0, age0, new_req, cap_level, vacancy_cap, status, esc_base, es
         for j in range(sizes[lvl]):
             level[offsets[lvl] + j] = lvl
     for e in range(E):
-        if inplace:
-            _age_in_place(queue[e], age[e])
-        else:
-            _carry_row(queue0[e], age0[e], queue[e], age[e])
+        _age_in_place(queue[e], age[e])
         # no post takes anything up, serving or vacant (0 x a finite share of nothing)
         idle = vacancy_cap[e] * 0.0 == 0.0
         for lvl in range(L):

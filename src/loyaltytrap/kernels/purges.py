@@ -49,7 +49,7 @@ def _read(status, e0, e1, e2):  # pragma: no cover - compiled
 
 @numba.njit(cache=True)
 def _decay_in_place(fear, base, keep):  # pragma: no cover - compiled
-    # fear decays toward its base, written over itself (the loop of _draw_purges, on a row)
+    # fear decays toward its base, written over itself (_draw_purges' pass, on a row)
     for n in range(fear.shape[0]):
         fear[n] = base + (fear[n] - base) * keep
 
@@ -75,28 +75,16 @@ def _draw_purges(fear0, status0, vacant0, competence, candid, surfaced, u, targe
     # arrays: the caller must not need yesterday's again).
     E, N = fear0.shape
     L = sizes.shape[0]
-    fear = fear0 if inplace else np.empty_like(fear0)
-    status = status0 if inplace else np.empty_like(status0)
+    fear = fear0 if inplace else fear0.copy()
+    status = status0 if inplace else status0.copy()
     cause = np.empty((E, N), dtype=np.int8)
     counts = np.zeros(E, dtype=np.int64)
     ud, ust, ujt, lazy = uniform_source(u)
     for e in range(E):
         base = pm[_BASE, e]
         keep = 1.0 - pm[_DECAY, e]
-        if inplace:
-            _decay_in_place(fear[e], base, keep)
-            _return_in_place(status[e], vacant0[e], day)
-        else:
-            f0 = fear0[e]
-            f = fear[e]
-            for n in range(N):
-                f[n] = base + (f0[n] - base) * keep
-            s0 = status0[e]
-            v0 = vacant0[e]
-            st = status[e]
-            for n in range(N):
-                s_ = s0[n]
-                st[n] = SERVING if s_ != SERVING and v0[n] <= day else s_
+        _decay_in_place(fear[e], base, keep)
+        _return_in_place(status[e], vacant0[e], day)
         st = status[e]
         liab = pm[_HAZARD, e] * pm[_THREAT, e]
         liab_comp = pm[_LIAB_COMP, e]

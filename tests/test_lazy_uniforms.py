@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from loyaltytrap import kernels
-from loyaltytrap.rng import Streams
+from loyaltytrap.rng import Streams, stream_key
 from loyaltytrap.scenario import Scenario
 
 pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba not installed")
@@ -93,6 +93,33 @@ def test_a_stream_is_read_one_way_only_and_in_order() -> None:
     s.uniform("world", "arrival", 0, 10)
     with pytest.raises(ValueError, match="not read lazily"):
         s.lazy_uniform("world", "arrival", 1, 10)
+
+
+@pytest.mark.parametrize("root", [0, 5, 2**32 - 1, 2**32, 2**70 + 3])
+def test_starting_states_are_numpys_seeding(root: int) -> None:
+    # the seed tree's words, numbers of one, two and three words (past the pool of four: the
+    # entropy mixed in after it), member ids up to 2**32 - 1, streams with and without a tag
+    from loyaltytrap.kernels.uniforms import pcg64_state
+    from loyaltytrap.rng import member_generator, seed_states
+
+    members = np.array([0, 1, 2, 63, 1000, 2**32 - 1])
+    for stream in ("purges:draw", "world:arrival", "sampling", "purges:sparse"):
+        want = [pcg64_state(member_generator(root, int(m), stream)) for m in members]
+        np.testing.assert_array_equal(seed_states(root, members, stream),
+                                      np.array(want, dtype=np.uint64))
+    with pytest.raises(ValueError, match="member ids"):
+        seed_states(root, np.array([2**32]), "purges:draw")
+
+
+def test_streams_outside_the_seed_trees_words_still_draw_numpys_numbers() -> None:
+    # a member id past 2**32 is seeded through NumPy's generators: the same numbers
+    big = np.array([3, 2**33])
+    s = Streams(9, big)
+    day = s.uniform("world", "arrival", 0, 7)
+    for row, m in enumerate(big):
+        g = np.random.default_rng(np.random.SeedSequence(
+            [9, int(m), *stream_key("world:arrival")]))
+        np.testing.assert_array_equal(day[row], g.random(7, dtype=np.float32))
 
 
 def _days(seed: int, E: int, size: int, day: int) -> tuple[np.ndarray, tuple]:

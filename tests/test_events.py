@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import loyaltytrap.engine  # noqa: F401 - registers every mechanism's templates
-from loyaltytrap import events
+from loyaltytrap import events, kernels
 from loyaltytrap.store import render_details
 
 EDGES = np.array([0.0, -0.0, 0.5, 1.5, 2.5, -0.4, -2.5, 3.4999999999999996, 1e-320, np.nan,
                   np.inf, -np.inf, 1e300, 2.0**53, 2.0**53 - 1, 0.125, 0.005, 99.95])
+
+
+@pytest.fixture(autouse=True, params=["numba", "numpy"])
+def writer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice: sentences written by the compiled writer (kernels.text) and by the
+    Arrow joins (the kernels switched off)."""
+    if request.param == "numba" and not kernels.HAVE_NUMBA:
+        pytest.skip("numba not installed")
+    monkeypatch.setenv("LOYALTYTRAP_KERNEL", request.param)
+    return request.param
 
 
 def _rows(n: int, seed: int) -> dict[str, np.ndarray]:

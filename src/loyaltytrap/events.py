@@ -332,6 +332,10 @@ def sentences_arrow(
                "value": np.asarray(value), "value2": np.asarray(value2),
                "label": np.asarray(label, dtype=object)}
     codes, kinds = pd.factorize(np.asarray(event, dtype=object))
+    from . import kernels
+
+    if kernels.enabled():
+        return _written(codes, kinds.tolist(), columns, templates)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(kinds) + 1))
     parts = []  # each kind's sentences, its rows in order: the rows in ``order``
@@ -347,6 +351,95 @@ def sentences_arrow(
     back[order] = np.arange(len(order))
     return pc.take(pa.concat_arrays(parts, memory_pool=_pool()), pa.array(back),
                    memory_pool=_pool())
+
+
+def _utf8(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Strings as one UTF-8 buffer and the offsets of each (int64, one more than strings)."""
+    import pyarrow as pa
+
+    a = pa.array(strings, type=pa.large_string())
+    _, off, data = a.buffers()
+    offsets = np.frombuffer(off, np.int64)[:len(strings) + 1]
+    return offsets, (np.frombuffer(data, np.uint8) if data is not None and offsets[-1]
+                     else np.zeros(1, np.uint8))
+
+
+def _forms(template: str, columns: dict[str, np.ndarray], rows: np.ndarray
+           ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """A kind's rows as :mod:`loyaltytrap.kernels.text` writes them: the template's literal
+    pieces, and for each of its fields the form, the sign bits, the integers (a value, exact
+    digits or a code into the pool of strings) and the decimal places, with the pool. Where
+    the template or a field needs Python's formatting, its sentences are the only field,
+    each a string of the pool."""
+    from .kernels.text import FIXED, INT, TEXT
+
+    plan = _pieces(template)
+    r = len(rows)
+    forms: list[tuple[int, np.ndarray, np.ndarray, int]] = []
+    pool: list[str] = []
+    for f, places in plan[1] if plan is not None else [(None, None)]:
+        if f is None:
+            break
+        x = columns[f][rows]
+        if places is None and (x.dtype.kind == "i" or (x.dtype.kind == "u" and (
+                not r or int(x.max()) < 2**63))):
+            forms.append((INT, np.zeros(r, np.bool_), x.astype(np.int64), 0))
+        elif places is None and x.dtype.kind == "O" and all(type(v) is str for v in x.tolist()):
+            codes, uniques = pd.factorize(x)
+            forms.append((TEXT, np.zeros(r, np.bool_), codes.astype(np.int64) + len(pool), 0))
+            pool += uniques.tolist()
+        elif places is not None and x.dtype.kind in "iuf" and (
+                fixed := _fixed_point(np.asarray(x, dtype=np.float64), places)) is not None:
+            forms.append((FIXED, fixed[0], fixed[1], places))
+        else:
+            break
+    else:
+        if plan is not None:
+            return plan[0], *_stacked(forms, r), pool
+    # Python's formatting: each row's sentence is a string of the pool
+    return ["", ""], *_stacked([(TEXT, np.zeros(r, np.bool_), np.arange(r, dtype=np.int64),
+                                 0)], r), _formatted(template, columns, rows)
+
+
+def _stacked(forms: list[tuple[int, np.ndarray, np.ndarray, int]], r: int
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    return (np.array([m for m, _, _, _ in forms], np.int64),
+            np.array([n for _, n, _, _ in forms], np.bool_).reshape(len(forms), r),
+            np.array([q for _, _, q, _ in forms], np.int64).reshape(len(forms), r),
+            np.array([p for _, _, _, p in forms], np.int64))
+
+
+def _written(codes: np.ndarray, kinds: list[str], columns: dict[str, np.ndarray],
+             templates: dict[str, tuple[str, str]]) -> Any:
+    """:func:`sentences_arrow` written as bytes by the compiled writer
+    (:mod:`loyaltytrap.kernels.text`): every row's length counted kind by kind, then each
+    kind's rows written into their places in one buffer, in the rows' order."""
+    import pyarrow as pa
+
+    from .kernels.text import text_lengths, write_text
+
+    n = len(codes)
+    if not n:
+        return pa.array([], type=pa.large_string())
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(kinds) + 1))
+    lengths = np.empty(n, np.int64)
+    plans = []
+    for k, kind in enumerate(kinds):
+        rows = order[bounds[k]:bounds[k + 1]]
+        literals, mode, neg, q, places, pool = _forms(templates[kind][1], columns, rows)
+        lit_off, lits = _utf8(literals)
+        pool_off, pool_bytes = _utf8(pool)
+        plan = (rows, lits, lit_off, mode, neg, q, places, pool_bytes, pool_off)
+        text_lengths(rows, lit_off, mode, neg, q, places, pool_off, lengths)
+        plans.append(plan)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    data = np.empty(max(int(offsets[-1]), 1), np.uint8)
+    for rows, lits, lit_off, mode, neg, q, places, pool_bytes, pool_off in plans:
+        write_text(data, offsets, rows, lits, lit_off, mode, neg, q, places, pool_bytes,
+                   pool_off)
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def _formatted(template: str, columns: dict[str, np.ndarray], rows: np.ndarray) -> list[str]:

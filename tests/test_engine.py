@@ -244,3 +244,29 @@ def test_the_dataset_dates_are_the_start_date_plus_each_day(small: Scenario) -> 
     assert list(ds["day"].values) == list(range(1, 41))
     assert dates.equals(expected) and ds["date"].dtype == expected.dtype
     assert ds["date"].values[0] == np.datetime64(start + dt.timedelta(days=1))
+
+
+@pytest.mark.parametrize("kernel", ["numba", "numpy"])
+def test_a_switched_off_mechanism_draws_no_uniforms(small: Scenario, kernel: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # every mechanism with a day's stream switched off: their streams are never drawn, and
+    # the run is the one they would give if drawn (none of them reads its numbers when off)
+    monkeypatch.setenv("LOYALTYTRAP_KERNEL", kernel)
+    off = ["allies", "money", "strikes", "industry", "front", "elites", "stability",
+           "signoff", "leader"]
+    sc = small.with_overrides([f"{m}.enabled=false" for m in off])
+    a = simulate(sc, members=3, seed=4, days=60)
+    _, streams, _ = _stepped(sc, 3, 4, 5)
+    drawn = set(streams._daily) | set(streams._blocks)  # (stream, tag) drawn so far
+    days = {(m, "draw") for m in ("allies", "money", "strikes", "industry", "front", "elites")}
+    assert ("world", "arrival") in drawn
+    assert not drawn & (days | {("stability", "collapse"), ("signoff", "reruns"),
+                                ("leader", "response")}), drawn
+    zeros = Streams(1, np.arange(2)).uniform_if(False, "front", "draw", 0, 2)
+    assert zeros.shape == (2, 2) and not zeros.any() and not zeros.flags.writeable
+    monkeypatch.setattr(Streams, "uniform_if",
+                        lambda self, on, stream, tag, day, size: self.uniform(stream, tag, day,
+                                                                              size))
+    b = simulate(sc, members=3, seed=4, days=60)
+    assert a.dataset.equals(b.dataset)
+    assert a.events.equals(b.events)

@@ -200,10 +200,11 @@ def step(state: State, params: Params, streams: Streams,
     fast = kernels.enabled()  # the compiled twins of the officer-level passes
     fallen = state.stability.collapsed
     reuse = reuse and not np.count_nonzero(fallen)  # fallen members are kept as they were
+    u_if = streams.uniform_if  # a mechanism switched off reads no uniforms: none are drawn
 
     # 1. M10: allies fall away, and with them the routes around sanctions
     allies, ev_allies = (kernels.lose_allies if fast else lose_allies)(
-        state.allies, params.allies, t, streams.uniform("allies", "draw", t, 6))
+        state.allies, params.allies, t, u_if(params.allies.enabled, "allies", "draw", t, 6))
     circumvention = allies.supply_index
     # 2. M5: yesterday's requests for repairs and parts meet the budget: the war is paid, the
     #    elites' hoard is lost, risk aversion refuses what might fail, the rest is granted
@@ -211,18 +212,18 @@ def step(state: State, params: Params, streams: Streams,
                          state.strikes.request_usd_bn], axis=1)
     money, ev_money = (kernels.spend if fast else spend)(
         state.money, params.money, t, state.front.war_intensity, requests.sum(axis=1),
-        state.elites.diverted, streams.uniform("money", "draw", t, 1))
+        state.elites.diverted, u_if(params.money.enabled, "money", "draw", t, 1))
     granted = (kernels.allocate if fast else allocate)(money.granted, requests)
     # 3. M7: strikes hit plants and machine tools; repairs wait for money, parts and a
     #    sign-off as slow as the chain's slow decisions (yesterday's 90th percentile)
     strikes, ev_strikes = (kernels.strike_and_repair if fast else strike_and_repair)(
         state.strikes, params.strikes, t, state.decisions.latency_p90, granted[:, 1],
-        circumvention, streams.uniform("strikes", "draw", t, 8),
+        circumvention, u_if(params.strikes.enabled, "strikes", "draw", t, 8),
     )
     # 4. M6: the lines make what their scarcest component allows
     industry, ev_industry = (kernels.produce if fast else produce)(
         state.industry, params.industry, t, strikes.capacity, strikes.tools, circumvention,
-        granted[:, 0], streams.uniform("industry", "draw", t, 1))
+        granted[:, 0], u_if(params.industry.enabled, "industry", "draw", t, 1))
     # 5. M8: the front bleeds, as effective as its supplies, equipment, officers, orders and
     #    picture of the truth allow (the chain of command as it stood yesterday); a front
     #    switched off reads none of it (its day still draws its numbers)
@@ -232,7 +233,7 @@ def step(state: State, params: Params, streams: Streams,
         inputs = (np.ones(state.members),) * 4  # never read
     front, ev_front = (kernels.fight if fast else fight)(
         state.front, params.front, t, industry.supply_ratio, *inputs,
-        streams.uniform("front", "draw", t, 2),
+        u_if(params.front.enabled, "front", "draw", t, 2),
     )
     # 6-10. the command: problems arise at the units, sitreps climb the chain or are buried
     #    (M2), decisions queue and climb (M4), the leader is surprised and answers (M11),
@@ -251,14 +252,14 @@ def step(state: State, params: Params, streams: Streams,
                            0.0, 1.0)
     elites, ev_elites = (kernels.unnerve_elites if fast else unnerve_elites)(
         state.elites, params.elites, t, strikes.strikes_today, reserve_fall,
-        leader.surprise.astype(float), streams.uniform("elites", "draw", t, 1),
+        leader.surprise.astype(float), u_if(params.elites.enabled, "elites", "draw", t, 1),
     )
     # 12. M12: the loops meet; the regime holds or falls, and the leader's threat follows
     stress = (kernels.regime_stress if fast else regime_stress)(
         front, reserve_fall, elites, reports, fear_mean)
     stability, ev_regime = (kernels.assess_stability if fast else assess_stability)(
         state.stability, params.stability, t, stress,
-        streams.uniform("stability", "collapse", t, 1),
+        u_if(params.stability.enabled, "stability", "collapse", t, 1),
     )
     if params.stability.enabled:
         leader = replace(leader, threat=stability.threat)
@@ -298,11 +299,11 @@ def command_day(
     u_dec = streams.uniform("signoff", "queue", t, 4 * N).reshape(E, 4, N)
     decisions = sign_off(state.decisions, params.signoff, tree, new.sum(axis=1), front_share,
                          o.fear, o.competence, o.status, pressure.risk_aversion, u_dec,
-                         streams.uniform("signoff", "reruns", t, 1))
+                         streams.uniform_if(params.signoff.enabled, "signoff", "reruns", t, 1))
     # 9. M11: a sudden close of the gap surprises the leader, who answers by his rule
     leader, ev_leader = react_to_surprises(
         state.leader, params.leader, tree, known_before, reports.surfaced, state.leader.threat,
-        streams.uniform("leader", "response", t, 1),
+        streams.uniform_if(params.leader.enabled, "leader", "response", t, 1),
     )
     decisions = settle(decisions, leader.fix_resolved)
     fixed = decisions.fixed + decisions.expired + leader.fix_resolved

@@ -227,6 +227,7 @@ class Streams:
         # read where needed (lazy_uniform): (stream, tag) -> the generators' states
         self._lazy: dict[tuple[str, str], _LazyDraws] = {}
         self._draw = _compiled_draw()
+        self._unread: dict[tuple[int, int], np.ndarray] = {}  # uniform_if's blocks of zeros
 
     def generators(self, stream: str) -> list[np.random.Generator]:
         """One generator per member for ``stream`` (created on first use)."""
@@ -277,6 +278,19 @@ class Streams:
             self._blocks[key] = cached
         _, block, rows = cached
         return block[day - start] if rows is None else block[day - start, rows]
+
+    def uniform_if(self, on: bool, stream: str, tag: str, day: int, size: int) -> np.ndarray:
+        """:meth:`uniform` for a mechanism that reads its uniforms only when it is switched
+        on; switched off, nothing is drawn and the day's block is zeros (read-only, never
+        read). Every (stream, tag) is a generator of its own, so no other stream moves."""
+        if on:
+            return self.uniform(stream, tag, day, size)
+        key = (len(self.members), size)
+        out = self._unread.get(key)
+        if out is None:
+            out = self._unread[key] = np.zeros(key, dtype=np.float32)
+            out.flags.writeable = False
+        return out
 
     def _uniform_daily(self, key: tuple[str, str], day: int, size: int) -> np.ndarray:
         assert self._draw is not None

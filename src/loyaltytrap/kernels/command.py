@@ -369,7 +369,8 @@ def command_day(
         member_array(risk_aversion, E),
         u("world", "arrival", t, U), lazy("world", "severity", t, U),
         lazy("reporting", "sitrep", t, N), u_queue,
-        u("signoff", "reruns", t, 1), u("leader", "response", t, 1),
+        streams.uniform_if(pk["signoff_on"], "signoff", "reruns", t, 1),
+        streams.uniform_if(pk["leader_on"], "leader", "response", t, 1),
         lazy("purges", "draw", t, N), *pk["args"], D, t % D if D > 0 else 0, *pk["args2"],
         int(t), bool(reuse))
     (per, by_domain, by_level, inflight, inflight_sev, inflight_age, hidden, hidden_sev,

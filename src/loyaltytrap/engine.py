@@ -226,7 +226,7 @@ def step(state: State, params: Params, streams: Streams,
         granted[:, 0], u_if(params.industry.enabled, "industry", "draw", t, 1))
     # 5. M8: the front bleeds, as effective as its supplies, equipment, officers, orders and
     #    picture of the truth allow (the chain of command as it stood yesterday); a front
-    #    switched off reads none of it (its day still draws its numbers)
+    #    switched off reads none of it, nor its day's numbers (not drawn)
     if params.front.enabled:
         inputs = (kernels.front_inputs if fast else front_inputs)(state, tree)
     else:

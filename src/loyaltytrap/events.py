@@ -371,15 +371,28 @@ def _forms(template: str, columns: dict[str, np.ndarray], rows: np.ndarray
     digits or a code into the pool of strings) and the decimal places, with the pool. Where
     the template or a field needs Python's formatting, its sentences are the only field,
     each a string of the pool."""
-    from .kernels.text import FIXED, INT, TEXT
+    from .kernels.text import TEXT
 
     plan = _pieces(template)
-    r = len(rows)
-    forms: list[tuple[int, np.ndarray, np.ndarray, int]] = []
     pool: list[str] = []
-    for f, places in plan[1] if plan is not None else [(None, None)]:
-        if f is None:
-            break
+    forms = None if plan is None else _field_forms(plan[1], columns, rows, pool)
+    if plan is not None and forms is not None:
+        return plan[0], *_stacked(forms, len(rows)), pool
+    # Python's formatting: each row's sentence is a string of the pool
+    whole = [(TEXT, np.zeros(len(rows), np.bool_), np.arange(len(rows), dtype=np.int64), 0)]
+    return ["", ""], *_stacked(whole, len(rows)), _formatted(template, columns, rows)
+
+
+def _field_forms(named: list[tuple[str, int | None]], columns: dict[str, np.ndarray],
+                 rows: np.ndarray, pool: list[str]
+                 ) -> list[tuple[int, np.ndarray, np.ndarray, int]] | None:
+    """Each named field's (form, sign bits, integers, places) on ``rows`` (strings added to
+    ``pool``), or None if one needs Python's formatting (see :func:`_arrow_text`)."""
+    from .kernels.text import FIXED, INT, TEXT
+
+    r = len(rows)
+    forms = []
+    for f, places in named:
         x = columns[f][rows]
         if places is None and (x.dtype.kind == "i" or (x.dtype.kind == "u" and (
                 not r or int(x.max()) < 2**63))):
@@ -392,13 +405,8 @@ def _forms(template: str, columns: dict[str, np.ndarray], rows: np.ndarray
                 fixed := _fixed_point(np.asarray(x, dtype=np.float64), places)) is not None:
             forms.append((FIXED, fixed[0], fixed[1], places))
         else:
-            break
-    else:
-        if plan is not None:
-            return plan[0], *_stacked(forms, r), pool
-    # Python's formatting: each row's sentence is a string of the pool
-    return ["", ""], *_stacked([(TEXT, np.zeros(r, np.bool_), np.arange(r, dtype=np.int64),
-                                 0)], r), _formatted(template, columns, rows)
+            return None
+    return forms
 
 
 def _stacked(forms: list[tuple[int, np.ndarray, np.ndarray, int]], r: int

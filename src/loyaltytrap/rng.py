@@ -6,7 +6,8 @@ generation; a list entropy, never ``seed + id``). A member's draws therefore dep
 own index and state, never on how many members share a batch or which worker runs it.
 
 Mechanisms consume uniforms in fixed-shape daily blocks (:meth:`Streams.uniform`), so the
-number of draws a member takes does not depend on its state; rarer draws whose count does
+number of draws a member takes does not depend on its state (a mechanism switched off draws
+none: :meth:`Streams.uniform_if`); rarer draws whose count does
 depend on state (the attributes of a replacement officer) come from :meth:`Streams.sparse`,
 still from that member's own generator. A compiled kernel that reads a daily block only in
 places may take it as :meth:`Streams.lazy_uniform`: the same numbers, computed only where read.
@@ -127,8 +128,8 @@ def _mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def seed_states(root_seed: int, members: np.ndarray, stream: str) -> np.ndarray:
     """The PCG64 states (uint64 ``[E, 6]``, as :func:`loyaltytrap.kernels.uniforms.pcg64_state`
     reads them) of :func:`member_generator` for each member, computed for all members at once
-    without building a Generator each (NumPy's seeding, word for word: 21 us a generator
-    through NumPy, well under 1 us here)."""
+    without building a Generator each (NumPy's seeding, word for word, vectorised over the
+    members; measured at 64 members: 21 us a member through a Generator, 4.6 us here)."""
     members = np.asarray(members, dtype=np.int64)
     if int(root_seed) < 0 or (len(members) and (members.min() < 0 or members.max() >> 32)):
         raise ValueError("seed_states takes a non-negative root seed and member ids < 2**32")

@@ -71,9 +71,10 @@ def text_lengths(rows, lit_off, mode, neg, q, places, pool_off, lengths):  # pra
 
 
 @numba.njit(cache=True)
-def write_text(data, offsets, rows, lits, lit_off, mode, neg, q, places, pool, pool_off):
+def write_text(data, offsets, rows, lits, lit_off, mode, neg, q, places, pool,
+               pool_off):  # pragma: no cover - compiled
     """Each row's sentence written at ``data[offsets[rows[i]]:]`` (see
-    :func:`text_lengths`)."""  # pragma: no cover - compiled
+    :func:`text_lengths`)."""
     F = mode.shape[0]
     scales = np.empty(F, np.int64)
     for f in range(F):

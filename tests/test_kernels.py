@@ -132,29 +132,6 @@ def test_officer_sums_kernel_matches_numpy(small: Scenario, daily_states, member
                                           b)
 
 
-@pytest.mark.parametrize("members", [4, 5])
-def test_buried_news_summed_by_the_sitreps_is_numpys(small: Scenario, daily_states,
-                                                     members: int, monkeypatch) -> None:
-    # the command day's sitreps sum the buried stocks by domain as NumPy does, to the last
-    # bit; the officer sums read them, and give exactly what they give summing the stocks
-    from loyaltytrap.engine import take_members
-    from loyaltytrap.kernels import officers
-
-    *_, (state, params) = daily_states(small, 60, members=members, seed=8)
-    r = state.reports
-    assert r.hidden.sum() > 0
-    np.testing.assert_array_equal(officers.hidden_sums(r), r.hidden.sum(axis=2))
-    args = (state.officers, r, state.decisions.queue, params.tree)
-    read = kernels.officer_sums(*args)
-    monkeypatch.setattr(officers, "hidden_sums", lambda _: officers._NO_SUMS)
-    for a, b in zip(read, kernels.officer_sums(*args), strict=True):
-        np.testing.assert_array_equal(a, b)
-    monkeypatch.undo()
-    # reports the command day did not make (here: some members taken) have none
-    some = take_members(state, np.arange(members) > 0)
-    assert officers.hidden_sums(some.reports).shape[0] == 0
-
-
 def test_strikes_kernel_matches_numpy(small: Scenario, daily_states) -> None:
     from loyaltytrap.mechanisms import strikes
 

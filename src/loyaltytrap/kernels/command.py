@@ -32,7 +32,7 @@ from ..params import member_array, packed, per_member
 from ..rng import jump_table
 from .blocks import rows
 from .leader import _no_surprise, _pairwise_sum, _react
-from .officers import _HIDDEN, _place_sparse, _signoff, _sitreps
+from .officers import _place_sparse, _signoff, _sitreps
 from .purges import _PARAMS as _PURGE_PARAMS
 from .purges import _THREAT, _draw_purges, _exposure, replace_purged
 
@@ -95,7 +95,7 @@ def _command(
         known_before[e] = (known0[e, 0] + known0[e, 1]) + known0[e, 2]
     (inflight, inflight_sev, inflight_age, hidden, hidden_sev, hidden_age, known,
      unresolved, received, scrubbed, candid, surfaced, to_top, to_top_age, surfaced_age,
-     arisen, relayed, pass_ema, hidden_sum) = _sitreps(
+     arisen, relayed, pass_ema) = _sitreps(
         inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidden_age0, known0,
         unresolved0, arrivals, fear0, candour, sens, p_const, behavioural, u_sitrep, growth,
         vis, window, offsets, sizes, D, slot, pass_ema0, arisen0, relayed0, keep_o0, keep_h0,
@@ -168,7 +168,7 @@ def _command(
         for e in range(E):
             f = buried_fix[e]
             for k in range(K):
-                hid = hidden_sum[e, k]  # the sitreps' pairwise sum of hidden[e, k]
+                hid = _pairwise_sum(hidden[e, k], frames, left)
                 other = unresolved[e, k] - hid
                 x = resolved[e, k] / max(other + f * hid, 1e-12)
                 take_o = min(max(x, 0.0), 1.0)
@@ -199,7 +199,7 @@ def _command(
                 expired, escalated, p90, reruns, decided_total, fixed_total0 + fixed,
                 expired_total0 + expired, reruns_total0 + reruns, fix_resolved,
                 surprises_total, amount))
-    by_domain = rows((problem, extra, known, unresolved, keep_o, keep_h, hidden_sum))
+    by_domain = rows((problem, extra, known, unresolved, keep_o, keep_h))
     by_level = rows((received, scrubbed, owned))
     return (per, by_domain, by_level, inflight, inflight_sev, inflight_age, hidden,
             hidden_sev, hidden_age, candid, surfaced, surfaced_age, queue, queue_age,
@@ -379,7 +379,7 @@ def command_day(
     (known_before, to_top, to_top_age, arisen, relayed, pass_ema, owned_age, fixed, expired,
      escalated, p90, reruns, decided_total, fixed_total, expired_total, reruns_total,
      fix_resolved, surprises_total, amount) = per
-    problem, extra, known, unresolved, keep_o, keep_h, hidden_sum = by_domain
+    problem, extra, known, unresolved, keep_o, keep_h = by_domain
     received, scrubbed, owned = by_level
     pressure = Pressure(problem=problem, extra=extra, risk_aversion=risk_aversion)
     reports = ReportState(
@@ -388,7 +388,6 @@ def command_day(
         received=received, scrubbed=scrubbed, candid=candid, surfaced=surfaced, to_top=to_top,
         to_top_age=to_top_age, surfaced_age=surfaced_age, arisen_total=arisen,
         relayed_total=relayed, pass_ema=pass_ema, keep_inflight=keep_o, keep_hidden=keep_h)
-    _HIDDEN[0] = (reports, hidden_sum)  # what the officer sums read of the buried news
     decisions = DecisionState(
         queue=queue, queue_age=queue_age, owned=owned, owned_age=owned_age, fixed=fixed,
         expired=expired, reruns=reruns, escalated=escalated, latency_p90=p90,

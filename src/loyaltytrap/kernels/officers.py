@@ -5,7 +5,6 @@ officer sums the indicators read."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import numba
 import numpy as np
@@ -15,7 +14,6 @@ from ..mechanisms.purges import PurgeParams
 from ..mechanisms.reporting import ReportingParams, ReportState
 from ..mechanisms.signoff import DecisionState, SignoffParams
 from ..params import col, per_member
-from .leader import _pairwise_sum
 from .uniforms import uniform_of, uniform_source
 
 
@@ -148,8 +146,7 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
     #   3. bottom-up, every officer holding news buries it (added to today's stock) or
     #      forwards it: to the leader, to its superior's scratch row (D = 0: read when the
     #      superior's turn comes, later in this pass) or into today's slot in flight;
-    #   4. bottom-up, a stock that reached the visibility threshold surfaces entirely;
-    #   5. the buried stocks summed by domain (``hidden_sum``, ``[E, K]``).
+    #   4. bottom-up, a stock that reached the visibility threshold surfaces entirely.
     # Yesterday's state is read once and today's written once; the three domains (a model
     # constant) are scalars in registers. With ``inplace`` today's news in flight and buried
     # stocks are written over yesterday's (the same arrays are returned: the caller must not
@@ -197,9 +194,6 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
     held_age = np.zeros(N)
     ud, ust, ujt, lazy = uniform_source(u)
     active = np.empty(N, dtype=np.int64)
-    hidden_sum = np.empty((E, K))
-    frames = np.empty((64, 3), dtype=np.int64)
-    left = np.empty(64)
     for e in range(E):
         ko0, ko1, ko2 = keep_o[e, 0], keep_o[e, 1], keep_o[e, 2]
         kh0, kh1, kh2 = keep_h[e, 0], keep_h[e, 1], keep_h[e, 2]
@@ -346,14 +340,9 @@ def _sitreps(inflight0, inflight_sev0, inflight_age0, hidden0, hidden_sev0, hidd
         arisen[e] = arisen0[e] + arisen_today
         relayed[e] = relayed0[e] + tt
         pass_ema[e] = pass_ema0[e] + (pt - pass_ema0[e]) / window[e]
-        # 5. the member's buried news by domain, NumPy's pairwise sums, while its stocks are
-        #    in cache (the fixes and the officer sums read them)
-        hidden_sum[e, 0] = _pairwise_sum(t0, frames, left)
-        hidden_sum[e, 1] = _pairwise_sum(t1, frames, left)
-        hidden_sum[e, 2] = _pairwise_sum(t2, frames, left)
     return (inflight, inflight_sev, inflight_age, hidden, hidden_sev, hidden_age, known,
             unresolved, received, scrubbed, candid, surfaced, to_top, to_top_age,
-            surfaced_age, arisen, relayed, pass_ema, hidden_sum)
+            surfaced_age, arisen, relayed, pass_ema)
 
 
 @numba.njit(cache=True)
@@ -650,18 +639,10 @@ def _put(out, e, lo, va, sf, sa, qu, tq, hi):  # pragma: no cover - compiled
 
 
 @numba.njit(inline="always")
-def _buried(hidden_sum, keep_h, e):  # pragma: no cover - compiled
-    # the buried news, all domains, as the next sitreps will shrink it
-    return ((hidden_sum[e, 0] * keep_h[e, 0]) + hidden_sum[e, 1] * keep_h[e, 1]) + (
-        hidden_sum[e, 2] * keep_h[e, 2])
-
-
-@numba.njit(inline="always")
-def _sums_of(e, fear, competence, candour, loyalty, status, hidden_sum, keep_h, surfaced,
+def _sums_of(e, fear, competence, candour, loyalty, status, hidden, keep_h, surfaced,
              surfaced_age, queue, offsets, sizes, top, by_level, out):  # pragma: no cover
-    # one member's sums, each a running sum in the plain version's order (the buried news:
-    # its sums by domain, ``hidden_sum``)
-    N = fear.shape[1]
+    # one member's sums, each a running sum in the plain version's order
+    K, N = hidden.shape[1], hidden.shape[2]
     for lvl in range(sizes.shape[0]):
         f = 0.0
         c = 0.0
@@ -689,34 +670,36 @@ def _sums_of(e, fear, competence, candour, loyalty, status, hidden_sum, keep_h, 
         qu += queue[e, n]
         if n < top:
             tq += queue[e, n]
-    _put(out, e, lo, va, sf, sa, qu, tq, _buried(hidden_sum, keep_h, e))
+    hi = 0.0
+    for k in range(K):
+        for n in range(N):
+            hi += hidden[e, k, n] * keep_h[e, k]  # as the next sitreps will shrink it
+    _put(out, e, lo, va, sf, sa, qu, tq, hi)
 
 
 @numba.njit(cache=True)
-def _officer_sums(fear, competence, candour, loyalty, status, hidden, hidden_sum, keep_h,
-                  surfaced, surfaced_age, queue, offsets, sizes):  # pragma: no cover - compiled
+def _officer_sums(fear, competence, candour, loyalty, status, hidden, keep_h, surfaced,
+                  surfaced_age, queue, offsets, sizes):  # pragma: no cover - compiled
     # Each sum is a running sum in the plain version's order (a chain of dependent
     # additions), so one member's sums wait on the adders' latency; members are taken two at
-    # a time, so that several independent chains are in flight (28 % less time at 64
-    # members than one member and one sum after another, the same numbers). The buried news
-    # is read off its sums by domain, ``hidden_sum`` ``[E, K]`` (the sitreps' own, or if it
-    # has no rows, NumPy's pairwise sums of ``hidden`` taken here).
+    # a time, and the buried stock's chain (domain by domain along the officers) runs inside
+    # the other passes, so that several independent chains are in flight (28 % less time at
+    # 64 members than one member and one sum after another, the same numbers).
     if hidden.shape[1] != 3:
         raise ValueError("the officer sums are written for the model's 3 domains")
-    E, K, N = hidden.shape
-    if hidden_sum.shape[0] != E:
-        frames = np.empty((64, 3), dtype=np.int64)
-        left = np.empty(64)
-        hidden_sum = np.empty((E, K))
-        for e in range(E):
-            for k in range(K):
-                hidden_sum[e, k] = _pairwise_sum(hidden[e, k], frames, left)
+    E, _, N = hidden.shape
     L = sizes.shape[0]
     by_level = np.zeros((3, E, L))
     out = np.zeros((7, E))
     top = offsets[2] if L > 2 else N
     for a in range(0, E - 1, 2):
         b = a + 1
+        ha0, ha1, ha2 = hidden[a, 0], hidden[a, 1], hidden[a, 2]
+        hb0, hb1, hb2 = hidden[b, 0], hidden[b, 1], hidden[b, 2]
+        ka0, ka1, ka2 = keep_h[a, 0], keep_h[a, 1], keep_h[a, 2]
+        kb0, kb1, kb2 = keep_h[b, 0], keep_h[b, 1], keep_h[b, 2]
+        hia = 0.0
+        hib = 0.0
         for lvl in range(L):
             fa = ca = da = fb = cb = db = 0.0
             for j in range(sizes[lvl]):
@@ -727,6 +710,8 @@ def _officer_sums(fear, competence, candour, loyalty, status, hidden, hidden_sum
                 fb += fear[b, n]
                 cb += competence[b, n]
                 db += candour[b, n]
+                hia += ha0[n] * ka0
+                hib += hb0[n] * kb0
             by_level[0, a, lvl] = fa
             by_level[1, a, lvl] = ca
             by_level[2, a, lvl] = da
@@ -751,26 +736,17 @@ def _officer_sums(fear, competence, candour, loyalty, status, hidden, hidden_sum
             if n < top:
                 tqa += queue[a, n]
                 tqb += queue[b, n]
-        _put(out, a, loa, vaa, sfa, saa, qua, tqa, _buried(hidden_sum, keep_h, a))
-        _put(out, b, lob, vab, sfb, sab, qub, tqb, _buried(hidden_sum, keep_h, b))
+            hia += ha1[n] * ka1
+            hib += hb1[n] * kb1
+        for n in range(N):
+            hia += ha2[n] * ka2
+            hib += hb2[n] * kb2
+        _put(out, a, loa, vaa, sfa, saa, qua, tqa, hia)
+        _put(out, b, lob, vab, sfb, sab, qub, tqb, hib)
     if E % 2:  # the last member alone
-        _sums_of(E - 1, fear, competence, candour, loyalty, status, hidden_sum, keep_h,
-                 surfaced, surfaced_age, queue, offsets, sizes, top, by_level, out)
+        _sums_of(E - 1, fear, competence, candour, loyalty, status, hidden, keep_h, surfaced,
+                 surfaced_age, queue, offsets, sizes, top, by_level, out)
     return by_level, out
-
-
-# (the reports of the day the compiled command day summed the buried news of, the sums by
-# domain): one object, replaced each day
-_HIDDEN: list[Any] = [None]
-_NO_SUMS = np.empty((0, 3))
-
-
-def hidden_sums(r: ReportState) -> np.ndarray:
-    """The buried news by domain ``[E, K]`` the compiled command day's sitreps took of the
-    day whose reports are ``r`` (NumPy's pairwise sums of ``r.hidden``), or an empty array
-    for reports it did not make."""
-    h = _HIDDEN[0]
-    return h[1] if h is not None and h[0] is r else _NO_SUMS
 
 
 def sanitize_reports(
@@ -795,7 +771,7 @@ def sanitize_reports(
     )
     (inflight, inflight_sev, inflight_age, hidden, hidden_sev, hidden_age, known, unresolved,
      received, scrubbed, candid, surfaced, to_top, to_top_age, surfaced_age, arisen, relayed,
-     pass_ema, _) = out
+     pass_ema) = out
     return ReportState(
         inflight=inflight, inflight_sev=inflight_sev, inflight_age=inflight_age, hidden=hidden,
         hidden_sev=hidden_sev, hidden_age=hidden_age, known=known, unresolved=unresolved,
@@ -890,5 +866,5 @@ def officer_sums(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Compiled :func:`loyaltytrap.indicators.officer_sums_plain`."""
     return _officer_sums(o.fear, o.competence, o.candour, o.loyalty, o.status, r.hidden,
-                         hidden_sums(r), r.keep_hidden, r.surfaced, r.surfaced_age, queue,
+                         r.keep_hidden, r.surfaced, r.surfaced_age, queue,
                          np.asarray(tree.offsets, np.int64), np.asarray(tree.level_sizes, np.int64))

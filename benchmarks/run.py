@@ -6,7 +6,11 @@
 
 Parts (``--skip`` any of them):
 
-- ``bandwidth``: streaming memory bandwidth of one core (numpy copy and STREAM triad);
+- ``bandwidth``: streaming memory bandwidth of one core (numpy copy and STREAM triad, on arrays
+  far larger than the caches), and by working-set size (:mod:`benchmarks.bandwidth`: compiled
+  read and in-place scale on 256 KiB, one kernel member's state, the kernel batch's state
+  and the triad's array size), so that the kernel's traffic is set against the bandwidth where
+  its state lives as well as against main memory's;
 - ``single``: wall time of one default run (kremlin-2026, one member, its 1,095 days), seeds
   0-2, each the best of ``--single-repeats`` runs, the median over the seeds;
 - ``batch``: cost per member-day against the batch size (how many members run together);
@@ -68,7 +72,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from benchmarks import history
+from benchmarks import bandwidth, history
 from benchmarks.kernel import SCENARIO, kernel_scenario, member_params
 from loyaltytrap.engine import Params, init_state, run_batch
 from loyaltytrap.rng import Streams
@@ -267,6 +271,18 @@ def measure_bandwidth(n: int, repeats: int) -> dict[str, Any]:
         "copy_bytes_per_s": 16 * n / min(copy_t),
         "triad_bytes_per_s": 24 * n / min(triad_t),
     }
+
+
+def measure_ladder(kernel_members: int, stream_elements: int, repeats: int = 5
+                   ) -> dict[str, Any]:
+    """Bandwidth of one core by working-set size (:func:`benchmarks.bandwidth.ladder`): 256
+    KiB (within L2), one kernel member's state, the kernel batch's state (``kernel_members``
+    members: the size whose bandwidth bounds the kernel's batch) and the triad's array."""
+    state = compulsory_bytes_per_member_day(kernel_scenario())["state_bytes"]
+    sizes = {"256 KiB": 2**18, "one member's state": state,
+             "the kernel batch's state": state * kernel_members,
+             "the triad's array": 8 * stream_elements}
+    return {"sizes_bytes": sizes, "rates": bandwidth.ladder(sizes, repeats)}
 
 
 def warm_up(bar: Progress, quick: bool = False) -> dict[str, Any]:
@@ -722,6 +738,11 @@ def verdicts(r: dict[str, Any]) -> dict[str, Any]:
     if "kernel" in r and "bandwidth" in r:
         v = r["kernel"]["compulsory_bytes_per_s"] / r["bandwidth"]["triad_bytes_per_s"]
         r["kernel"]["fraction_of_triad"] = v  # stated, not a target: how far from the bound
+        by_size = r["bandwidth"].get("by_size")
+        if by_size:  # the bound where the batch's state lives (read and written over once)
+            rate = by_size["rates"]["the kernel batch's state"]["scale_bytes_per_s"]
+            k = r["kernel"]
+            k["fraction_of_batch_bandwidth"] = k["compulsory_bytes_per_s"] / rate
     return out
 
 
@@ -759,6 +780,11 @@ def print_report(r: dict[str, Any]) -> None:
         b = r["bandwidth"]
         row("memory bandwidth, copy (1 core)", f"{b['copy_bytes_per_s'] / 1e9:.2f} GB/s")
         row("memory bandwidth, triad (1 core)", f"{b['triad_bytes_per_s'] / 1e9:.2f} GB/s")
+        for name, size in b.get("by_size", {}).get("sizes_bytes", {}).items():
+            v = b["by_size"]["rates"][name]
+            row(f"  by working set: {name} ({size / 2**20:.2f} MiB), compiled read / "
+                "in-place scale", f"{v['read_bytes_per_s'] / 1e9:.1f} / "
+                f"{v['scale_bytes_per_s'] / 1e9:.1f} GB/s")
     if "single" in r:
         s = r["single"]
         row(f"single default run ({s['days']} days), median over seeds of the best of "
@@ -777,8 +803,11 @@ def print_report(r: dict[str, Any]) -> None:
         row("engine kernel, compulsory traffic",
             f"{k['compulsory_bytes_per_s'] / 1e9:.3f} GB/s")
         if "fraction_of_triad" in k:
-            row("  as a share of the triad bandwidth (the bound; stated, not a target)",
-                f"{100 * k['fraction_of_triad']:.1f} %")
+            row("  as a share of the triad bandwidth (main memory's bound; stated, not a "
+                "target)", f"{100 * k['fraction_of_triad']:.1f} %")
+        if "fraction_of_batch_bandwidth" in k:
+            row("  as a share of the in-place scale bandwidth at the batch's state size (the "
+                "bound where its state lives)", f"{100 * k['fraction_of_batch_bandwidth']:.1f} %")
     if "batch" in r:
         for b in r["batch"]["rows"]:
             row(f"default scenario, batch of {b['batch']}",
@@ -890,7 +919,9 @@ def main(argv: list[str] | None = None) -> int:
         return compare_kernels(contenders, info, a.repeats, bar, errors)
 
     steps: list[tuple[str, Callable[[Progress], dict[str, Any]]]] = [
-        ("bandwidth", lambda bar: {"bandwidth": measure_bandwidth(a.stream_elements, 5)}),
+        ("bandwidth", lambda bar: {"bandwidth": {
+            **measure_bandwidth(a.stream_elements, 5),
+            "by_size": measure_ladder(a.kernel_members, a.stream_elements)}}),
         ("single", lambda bar: {"single": measure_single(a.single_repeats, a.seed)}),
         ("batch", lambda bar: {"batch": measure_batch_sweep(
             [int(x) for x in a.batch_sizes.split(",")], a.batch_days, a.seed, bar)}),

@@ -143,6 +143,20 @@ def test_run_writes_results(tmp_path: Path) -> None:
                              "event.event"]
     assert c["engine_x_mesa_by_round"] == [pytest.approx(r["mesa"]["engine_ratio"])]
     assert r["bandwidth"]["python_probe_s"] > 0 and r["comparison"]["python_probe_s"] > 0
+    # the bandwidth by working set: the kernel batch's state is its members' states, and the
+    # kernel's traffic is set against the bandwidth at that size
+    by_size = r["bandwidth"]["by_size"]
+    sizes = by_size["sizes_bytes"]
+    state = r["kernel"]["bytes_per_member_day"]["state_bytes"]
+    assert sizes["one member's state"] == state
+    assert sizes["the kernel batch's state"] == 4 * state
+    assert sizes["the triad's array"] == 8 * r["bandwidth"]["elements"]
+    for name, v in by_size["rates"].items():
+        assert v["array_bytes"] == max(sizes[name] // 8, 512) * 8
+        assert v["read_bytes_per_s"] > 0 and v["scale_bytes_per_s"] > 0
+    rate = by_size["rates"]["the kernel batch's state"]["scale_bytes_per_s"]
+    assert r["kernel"]["fraction_of_batch_bandwidth"] == pytest.approx(
+        r["kernel"]["compulsory_bytes_per_s"] / rate)
     assert r["phase"] == {"slow": False}  # nothing stored to compare with
 
 

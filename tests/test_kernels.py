@@ -132,59 +132,6 @@ def test_officer_sums_kernel_matches_numpy(small: Scenario, daily_states, member
                                           b)
 
 
-@pytest.mark.parametrize("members", [4, 5])
-def test_officer_sums_take_what_is_kept_from_yesterday(small: Scenario, daily_states,
-                                                       members: int) -> None:
-    sc = small.with_overrides(["purges.candour_purge_prob=0.3"])
-    *_, (state, params) = daily_states(sc, 60, members=members, seed=4)
-    args = (state.officers, state.reports, state.decisions.queue, params.tree)
-    by_level, totals = kernels.officer_sums(*args)
-    # yesterday's sums made different, so that what is taken from them shows
-    prev_level, prev_loyalty = by_level[1:3] + 0.25, totals[0] + 0.5
-    # members are summed in pairs: a pair kept whole (0, 1) takes yesterday's, a pair half
-    # kept (2, 3) sums both (the same numbers, where yesterday's are right), the odd one (4)
-    # on its own
-    kept = np.array([True, True, False, True, True][:members])
-    k_level, k_totals = kernels.officer_sums(*args, kept, prev_level, prev_loyalty)
-    np.testing.assert_array_equal(k_level[0], by_level[0])  # fear is always summed
-    np.testing.assert_array_equal(k_totals[1:], totals[1:])
-    for e in range(members):
-        if e in (0, 1, 4):
-            np.testing.assert_array_equal(k_level[1:3, e], prev_level[:, e])
-            assert k_totals[0, e] == prev_loyalty[e]
-        else:
-            np.testing.assert_array_equal(k_level[1:3, e], by_level[1:3, e])
-            assert k_totals[0, e] == totals[0, e]
-    # yesterday's sums of the same attributes: the same numbers as summing them again
-    same = kernels.officer_sums(*args, np.ones(members, bool), by_level[1:3].copy(),
-                                totals[0].copy())
-    for a, b in zip(same, (by_level, totals), strict=True):
-        np.testing.assert_array_equal(a, b)
-    with pytest.raises(ValueError, match="prev_level"):
-        kernels.officer_sums(*args, kept, prev_level[:, :-1], prev_loyalty)
-
-
-def test_recorded_sums_from_yesterday_are_the_sums_of_the_day(small: Scenario,
-                                                             monkeypatch) -> None:
-    """The recorder takes competence, candour and loyalty sums from yesterday's for members
-    without a replacement today: every indicator is as if summed every day, through purges
-    and regimes that fall and leave the batch."""
-    from loyaltytrap import simulate as sim
-    from loyaltytrap.indicators import officer_sums
-
-    sc = small.with_overrides(["purges.candour_purge_prob=0.3", "stability.base_hazard=0.0005"])
-    kept = sim.simulate(sc, members=7, seed=2, days=400, batch=7)
-    monkeypatch.setattr(sim._Recorder, "_officer_sums",
-                        lambda self, state, params, rows: officer_sums(state, params))
-    summed = sim.simulate(sc, members=7, seed=2, days=400, batch=7)
-    fell = kept.dataset["collapsed"].values[:, -1]
-    assert 0 < fell.sum() < 7  # some members left the batch, some ran on
-    assert kept.dataset["purged_total"].values[:, -1].min() > 0
-    for name in kept.dataset.data_vars:
-        np.testing.assert_array_equal(kept.dataset[name].values, summed.dataset[name].values,
-                                      err_msg=name)
-
-
 def test_strikes_kernel_matches_numpy(small: Scenario, daily_states) -> None:
     from loyaltytrap.mechanisms import strikes
 

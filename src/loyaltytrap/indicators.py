@@ -98,24 +98,14 @@ def officer_sums_plain(
 _LAST: list[Any] = [None]  # (the last state summed, its sums), replaced as one object
 
 
-def officer_sums(s: State, p: Params, yesterday: OfficerSums | None = None) -> OfficerSums:
+def officer_sums(s: State, p: Params) -> OfficerSums:
     """The :class:`OfficerSums` of a state (computed once per state: the indicators of a day
-    share them). ``yesterday``: the sums of the day before, of the same members in the same
-    rows; the compiled sums then take the competence, candour and loyalty sums of every
-    member nobody was replaced in today from it (a purge's replacements are the only change
-    to those attributes), which gives the same numbers without reading those arrays."""
+    share them)."""
     last = _LAST[0]
     if last is not None and last[0] is s:
         return last[1]
-    o, tree = s.officers, p.tree
-    if not kernels.enabled():
-        by_level, t = officer_sums_plain(o, s.reports, s.decisions.queue, tree)
-    elif yesterday is None:
-        by_level, t = kernels.officer_sums(o, s.reports, s.decisions.queue, tree)
-    else:
-        by_level, t = kernels.officer_sums(
-            o, s.reports, s.decisions.queue, tree, ~s.purges.today.any(axis=1),
-            np.stack([yesterday.competence, yesterday.candour]), yesterday.loyalty)
+    fn = kernels.officer_sums if kernels.enabled() else officer_sums_plain
+    by_level, t = fn(s.officers, s.reports, s.decisions.queue, p.tree)
     out = OfficerSums(*by_level, *t)
     _LAST[0] = (s, out)
     return out

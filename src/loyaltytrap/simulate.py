@@ -98,32 +98,18 @@ class _Recorder:
         self._getters: list[Callable[[State], tuple[np.ndarray, ...]]] = []
         self._pending: list[tuple[int, np.ndarray, list[np.ndarray], OfficerSums]] = []
         self._template: tuple[State, Params] | None = None
-        self._yesterday: tuple[np.ndarray, OfficerSums] | None = None  # rows, their sums
 
     def __call__(self, state: State, params: Params, rows: np.ndarray) -> None:
         if self._fields is None:
             self._split_fields(state)
         assert self._fields is not None
         arrays = [get(state) for get in self._getters]  # a tuple of fields per record
-        self._pending.append((self.day, rows, arrays, self._officer_sums(state, params, rows)))
+        self._pending.append((self.day, rows, arrays, officer_sums(state, params)))
         self._template = (state, params)
         self.last[rows] = self.day
         self.day += 1
         if len(self._pending) == self.BLOCK_DAYS:
             self._flush()
-
-    def _officer_sums(self, state: State, params: Params, rows: np.ndarray) -> OfficerSums:
-        """The day's officer sums, from yesterday's where the attributes of a member's
-        officers cannot have changed (:func:`~loyaltytrap.indicators.officer_sums`): the rows
-        of yesterday's sums follow the batch's members (those whose regime fell leave it)."""
-        prev = self._yesterday
-        if prev is not None and len(prev[0]) != len(rows):
-            at = np.searchsorted(prev[0], rows)  # the rows still running, in yesterday's
-            prev = (rows, OfficerSums(*(getattr(prev[1], f.name)[at]
-                                        for f in dataclasses.fields(OfficerSums))))
-        sums = officer_sums(state, params, prev[1] if prev is not None else None)
-        self._yesterday = (rows, sums)
-        return sums
 
     def _split_fields(self, state: State) -> None:
         """Sort each record's array fields into per-member ones (stacked) and officer-level

@@ -640,10 +640,8 @@ def _put(out, e, lo, va, sf, sa, qu, tq, hi):  # pragma: no cover - compiled
 
 @numba.njit(inline="always")
 def _sums_of(e, fear, competence, candour, loyalty, status, hidden, keep_h, surfaced,
-             surfaced_age, queue, offsets, sizes, top, by_level, out, full, prev_level,
-             prev_loyalty):  # pragma: no cover
-    # one member's sums, each a running sum in the plain version's order; unless ``full``,
-    # competence, candour and loyalty are yesterday's sums (prev_level, prev_loyalty)
+             surfaced_age, queue, offsets, sizes, top, by_level, out):  # pragma: no cover
+    # one member's sums, each a running sum in the plain version's order
     K, N = hidden.shape[1], hidden.shape[2]
     for lvl in range(sizes.shape[0]):
         f = 0.0
@@ -652,21 +650,19 @@ def _sums_of(e, fear, competence, candour, loyalty, status, hidden, keep_h, surf
         for j in range(sizes[lvl]):
             n = offsets[lvl] + j
             f += fear[e, n]
-            if full:
-                c += competence[e, n]
-                d += candour[e, n]
+            c += competence[e, n]
+            d += candour[e, n]
         by_level[0, e, lvl] = f
-        by_level[1, e, lvl] = c if full else prev_level[0, e, lvl]
-        by_level[2, e, lvl] = d if full else prev_level[1, e, lvl]
-    lo = 0.0 if full else prev_loyalty[e]
+        by_level[1, e, lvl] = c
+        by_level[2, e, lvl] = d
+    lo = 0.0
     va = 0.0
     sf = 0.0
     sa = 0.0
     qu = 0.0
     tq = 0.0
     for n in range(N):
-        if full:
-            lo += loyalty[e, n]
+        lo += loyalty[e, n]
         if status[e, n] != SERVING:
             va += 1.0
         sf += surfaced[e, n]
@@ -683,16 +679,12 @@ def _sums_of(e, fear, competence, candour, loyalty, status, hidden, keep_h, surf
 
 @numba.njit(cache=True)
 def _officer_sums(fear, competence, candour, loyalty, status, hidden, keep_h, surfaced,
-                  surfaced_age, queue, offsets, sizes, kept, prev_level,
-                  prev_loyalty):  # pragma: no cover - compiled
+                  surfaced_age, queue, offsets, sizes):  # pragma: no cover - compiled
     # Each sum is a running sum in the plain version's order (a chain of dependent
     # additions), so one member's sums wait on the adders' latency; members are taken two at
     # a time, and the buried stock's chain (domain by domain along the officers) runs inside
     # the other passes, so that several independent chains are in flight (28 % less time at
     # 64 members than one member and one sum after another, the same numbers).
-    # A member ``kept`` takes its competence and candour sums by level and its loyalty sum
-    # from ``prev_level`` [2, E, L] and ``prev_loyalty`` [E] (yesterday's, where nobody in it
-    # was replaced), and its arrays of them are not read; a pair reads them if either needs.
     if hidden.shape[1] != 3:
         raise ValueError("the officer sums are written for the model's 3 domains")
     E, _, N = hidden.shape
@@ -702,7 +694,6 @@ def _officer_sums(fear, competence, candour, loyalty, status, hidden, keep_h, su
     top = offsets[2] if L > 2 else N
     for a in range(0, E - 1, 2):
         b = a + 1
-        full = not (kept[a] and kept[b])
         ha0, ha1, ha2 = hidden[a, 0], hidden[a, 1], hidden[a, 2]
         hb0, hb1, hb2 = hidden[b, 0], hidden[b, 1], hidden[b, 2]
         ka0, ka1, ka2 = keep_h[a, 0], keep_h[a, 1], keep_h[a, 2]
@@ -714,35 +705,24 @@ def _officer_sums(fear, competence, candour, loyalty, status, hidden, keep_h, su
             for j in range(sizes[lvl]):
                 n = offsets[lvl] + j
                 fa += fear[a, n]
+                ca += competence[a, n]
+                da += candour[a, n]
                 fb += fear[b, n]
-                if full:
-                    ca += competence[a, n]
-                    da += candour[a, n]
-                    cb += competence[b, n]
-                    db += candour[b, n]
+                cb += competence[b, n]
+                db += candour[b, n]
                 hia += ha0[n] * ka0
                 hib += hb0[n] * kb0
             by_level[0, a, lvl] = fa
+            by_level[1, a, lvl] = ca
+            by_level[2, a, lvl] = da
             by_level[0, b, lvl] = fb
-            if full:
-                by_level[1, a, lvl] = ca
-                by_level[2, a, lvl] = da
-                by_level[1, b, lvl] = cb
-                by_level[2, b, lvl] = db
-            else:
-                by_level[1, a, lvl] = prev_level[0, a, lvl]
-                by_level[2, a, lvl] = prev_level[1, a, lvl]
-                by_level[1, b, lvl] = prev_level[0, b, lvl]
-                by_level[2, b, lvl] = prev_level[1, b, lvl]
+            by_level[1, b, lvl] = cb
+            by_level[2, b, lvl] = db
         loa = vaa = sfa = saa = qua = tqa = 0.0
         lob = vab = sfb = sab = qub = tqb = 0.0
-        if not full:
-            loa = prev_loyalty[a]
-            lob = prev_loyalty[b]
         for n in range(N):
-            if full:
-                loa += loyalty[a, n]
-                lob += loyalty[b, n]
+            loa += loyalty[a, n]
+            lob += loyalty[b, n]
             if status[a, n] != SERVING:
                 vaa += 1.0
             if status[b, n] != SERVING:
@@ -765,8 +745,7 @@ def _officer_sums(fear, competence, candour, loyalty, status, hidden, keep_h, su
         _put(out, b, lob, vab, sfb, sab, qub, tqb, hib)
     if E % 2:  # the last member alone
         _sums_of(E - 1, fear, competence, candour, loyalty, status, hidden, keep_h, surfaced,
-                 surfaced_age, queue, offsets, sizes, top, by_level, out, not kept[E - 1],
-                 prev_level, prev_loyalty)
+                 surfaced_age, queue, offsets, sizes, top, by_level, out)
     return by_level, out
 
 
@@ -883,29 +862,9 @@ def place_problems(
 
 
 def officer_sums(
-    o: OfficerState, r: ReportState, queue: np.ndarray, tree: Tree,
-    kept: np.ndarray | None = None, prev_level: np.ndarray | None = None,
-    prev_loyalty: np.ndarray | None = None,
+    o: OfficerState, r: ReportState, queue: np.ndarray, tree: Tree
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Compiled :func:`loyaltytrap.indicators.officer_sums_plain`. The members ``kept``
-    (bool ``[E]``) take their competence and candour sums by level and their loyalty sum from
-    ``prev_level`` (``[2, E, L]``) and ``prev_loyalty`` (``[E]``) instead of summing them:
-    the caller's sums of the same officers' attributes, the same numbers."""
-    E, L = o.fear.shape[0], tree.levels
-    if kept is None:
-        kept, prev_level, prev_loyalty = np.zeros(E, np.bool_), _NO_LEVEL, _NO_TOTAL
-    elif (kept.shape != (E,) or prev_level is None or prev_level.shape != (2, E, L)
-          or prev_loyalty is None or prev_loyalty.shape != (E,)):
-        raise ValueError(f"officer sums of {E} members, {L} levels: kept {kept.shape}, "
-                         f"prev_level {getattr(prev_level, 'shape', None)}, prev_loyalty "
-                         f"{getattr(prev_loyalty, 'shape', None)}")
+    """Compiled :func:`loyaltytrap.indicators.officer_sums_plain`."""
     return _officer_sums(o.fear, o.competence, o.candour, o.loyalty, o.status, r.hidden,
                          r.keep_hidden, r.surfaced, r.surfaced_age, queue,
-                         np.asarray(tree.offsets, np.int64), np.asarray(tree.level_sizes, np.int64),
-                         np.ascontiguousarray(kept, np.bool_),
-                         np.ascontiguousarray(prev_level, np.float64),
-                         np.ascontiguousarray(prev_loyalty, np.float64))
-
-
-_NO_LEVEL = np.zeros((2, 0, 0))  # (nobody kept: never read)
-_NO_TOTAL = np.zeros(0)
+                         np.asarray(tree.offsets, np.int64), np.asarray(tree.level_sizes, np.int64))

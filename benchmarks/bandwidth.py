@@ -3,9 +3,10 @@
 The STREAM-like figures of :func:`benchmarks.run.measure_bandwidth` stream arrays far larger
 than the caches, so they are the bound of data that lives in main memory. A batch of the kernel
 holds its state in a few MiB (64 members: about 11.5 MB), which the last-level cache can
-hold, and a member alone fits in L2; so the bound that applies to a batch is the bandwidth at
-the batch's own size. This module measures it with compiled loops (Numba: what the engine's
-kernels are), each pass over one array:
+hold, and a member alone fits in L2; so a batch whose state stayed in the cache would be
+bound by the bandwidth at the batch's own size (in a run, part of it comes back from memory:
+the real bound lies between the two). This module measures it with compiled loops (Numba:
+what the engine's kernels are), each pass over one array:
 
 - read: the sum of an array (8 bytes an element), in any order the compiler likes
   (``fastmath``, so that it vectorises), so that the adders are not the limit;

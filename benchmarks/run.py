@@ -9,8 +9,8 @@ Parts (``--skip`` any of them):
 - ``bandwidth``: streaming memory bandwidth of one core (numpy copy and STREAM triad, on arrays
   far larger than the caches), and by working-set size (:mod:`benchmarks.bandwidth`: compiled
   read and in-place scale on 256 KiB, one kernel member's state, the kernel batch's state
-  and the triad's array size), so that the kernel's traffic is set against the bandwidth where
-  its state lives as well as against main memory's;
+  and the triad's array size), so that the kernel's traffic is set against the bandwidth at
+  its own state's size (a cache that holds it) as well as against main memory's;
 - ``single``: wall time of one default run (kremlin-2026, one member, its 1,095 days), seeds
   0-2, each the best of ``--single-repeats`` runs, the median over the seeds;
 - ``batch``: cost per member-day against the batch size (how many members run together);
@@ -277,7 +277,7 @@ def measure_ladder(kernel_members: int, stream_elements: int, repeats: int = 5
                    ) -> dict[str, Any]:
     """Bandwidth of one core by working-set size (:func:`benchmarks.bandwidth.ladder`): 256
     KiB (within L2), one kernel member's state, the kernel batch's state (``kernel_members``
-    members: the size whose bandwidth bounds the kernel's batch) and the triad's array."""
+    members) and the triad's array."""
     state = compulsory_bytes_per_member_day(kernel_scenario())["state_bytes"]
     sizes = {"256 KiB": 2**18, "one member's state": state,
              "the kernel batch's state": state * kernel_members,
@@ -739,7 +739,7 @@ def verdicts(r: dict[str, Any]) -> dict[str, Any]:
         v = r["kernel"]["compulsory_bytes_per_s"] / r["bandwidth"]["triad_bytes_per_s"]
         r["kernel"]["fraction_of_triad"] = v  # stated, not a target: how far from the bound
         by_size = r["bandwidth"].get("by_size")
-        if by_size:  # the bound where the batch's state lives (read and written over once)
+        if by_size:  # the bound were the batch's state kept in cache (read, written over once)
             rate = by_size["rates"]["the kernel batch's state"]["scale_bytes_per_s"]
             k = r["kernel"]
             k["fraction_of_batch_bandwidth"] = k["compulsory_bytes_per_s"] / rate
@@ -807,7 +807,8 @@ def print_report(r: dict[str, Any]) -> None:
                 "target)", f"{100 * k['fraction_of_triad']:.1f} %")
         if "fraction_of_batch_bandwidth" in k:
             row("  as a share of the in-place scale bandwidth at the batch's state size (the "
-                "bound where its state lives)", f"{100 * k['fraction_of_batch_bandwidth']:.1f} %")
+                "bound were its state kept in cache)",
+                f"{100 * k['fraction_of_batch_bandwidth']:.1f} %")
     if "batch" in r:
         for b in r["batch"]["rows"]:
             row(f"default scenario, batch of {b['batch']}",

@@ -273,6 +273,9 @@ def measure_bandwidth(n: int, repeats: int) -> dict[str, Any]:
     }
 
 
+BATCH_STATE = "the kernel batch's state"  # the ladder's size the kernel's traffic is set against
+
+
 def measure_ladder(kernel_members: int, stream_elements: int, repeats: int = 5
                    ) -> dict[str, Any]:
     """Bandwidth of one core by working-set size (:func:`benchmarks.bandwidth.ladder`): 256
@@ -280,7 +283,7 @@ def measure_ladder(kernel_members: int, stream_elements: int, repeats: int = 5
     members) and the triad's array."""
     state = compulsory_bytes_per_member_day(kernel_scenario())["state_bytes"]
     sizes = {"256 KiB": 2**18, "one member's state": state,
-             "the kernel batch's state": state * kernel_members,
+             BATCH_STATE: state * kernel_members,
              "the triad's array": 8 * stream_elements}
     return {"sizes_bytes": sizes, "rates": bandwidth.ladder(sizes, repeats)}
 
@@ -740,7 +743,7 @@ def verdicts(r: dict[str, Any]) -> dict[str, Any]:
         r["kernel"]["fraction_of_triad"] = v  # stated, not a target: how far from the bound
         by_size = r["bandwidth"].get("by_size")
         if by_size:  # the bound were the batch's state kept in cache (read, written over once)
-            rate = by_size["rates"]["the kernel batch's state"]["scale_bytes_per_s"]
+            rate = by_size["rates"][BATCH_STATE]["scale_bytes_per_s"]
             k = r["kernel"]
             k["fraction_of_batch_bandwidth"] = k["compulsory_bytes_per_s"] / rate
     return out

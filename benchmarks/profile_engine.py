@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
                                                            "default scenario")
     ap.add_argument("--no-cprofile", action="store_true")
     ap.add_argument("--cold", action="store_true", help="time the process's first run of "
-                    "this size (a page-faulting heap), not a second one")
+                    "this size (a page-faulting heap), not a second one; with --no-cprofile "
+                    "(the cProfile run is a run of the size)")
     a = ap.parse_args(argv)
     sc = kernel_scenario() if a.kernel else load_scenario(SCENARIO)
     days = a.days or sc.meta.horizon_days

@@ -65,6 +65,11 @@ def instrument() -> None:
     simulate._dataset = timed("simulate: build xarray dataset", simulate._dataset)
 
 
+def _run(sc: Scenario, members: int, days: int) -> None:
+    """The run every part profiles: ``members`` in one batch."""
+    simulate.simulate(sc, members=members, days=days, batch=max(members, 1))
+
+
 def breakdown(sc: Scenario, members: int, days: int, cold: bool = False) -> str:
     """Run once instrumented and tabulate the time per part.
 
@@ -75,11 +80,11 @@ def breakdown(sc: Scenario, members: int, days: int, cold: bool = False) -> str:
     if cold:
         simulate.simulate(sc, members=min(members, 2), days=5)  # compiles, nothing more
     else:
-        simulate.simulate(sc, members=members, days=days, batch=max(members, 1))
+        _run(sc, members, days)
     TIMES.clear()
     CALLS.clear()
     t0 = time.perf_counter()
-    simulate.simulate(sc, members=members, days=days, batch=max(members, 1))
+    _run(sc, members, days)
     total = time.perf_counter() - t0
     lines = [f"simulate({sc.name}, members={members}, days={days}): {total:.3f} s wall",
              f"{'part':<48}{'seconds':>9}{'share':>8}{'calls':>8}{'us/call':>10}"]
@@ -93,7 +98,7 @@ def profile(sc: Scenario, members: int, days: int, top: int) -> str:
     """cProfile's functions with the most own time."""
     pr = cProfile.Profile()
     pr.enable()
-    simulate.simulate(sc, members=members, days=days, batch=max(members, 1))
+    _run(sc, members, days)
     pr.disable()
     out = io.StringIO()
     pstats.Stats(pr, stream=out).sort_stats("tottime").print_stats(top)
